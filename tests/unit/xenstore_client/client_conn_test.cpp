@@ -29,16 +29,13 @@ TEST_F(xenstore_client_watch, initial_event_and_routing_by_token) {
         client c(io.get_executor(), options());
         CO_ASSERT((co_await c.connect()).ok());
         std::vector<event> booting, ip;
-        CO_ASSERT((co_await c.watch("/synjitsu/booting", "booting",
-                                    [&](std::string_view p, std::string_view t) {
-                                        booting.emplace_back(p, t);
-                                    }))
+        CO_ASSERT((co_await c.watch(
+                       "/synjitsu/booting", "booting",
+                       [&](std::string_view p, std::string_view t) { booting.emplace_back(p, t); }))
                       .ok());
-        CO_ASSERT((co_await c.watch("/ip", "ip",
-                                    [&](std::string_view p, std::string_view t) {
-                                        ip.emplace_back(p, t);
-                                    }))
-                      .ok());
+        CO_ASSERT((co_await c.watch("/ip", "ip", [&](std::string_view p, std::string_view t) {
+                      ip.emplace_back(p, t);
+                  })).ok());
         // Initial events, one per watch, each to its own handler.
         CO_ASSERT(co_await eventually([&] { return booting.size() == 1 && ip.size() == 1; }));
         EXPECT_EQ(booting[0], (event{"/synjitsu/booting", "booting"}));
@@ -105,22 +102,17 @@ TEST_F(xenstore_client_watch, handler_may_unwatch_itself_or_close_the_client) {
         auto c = std::make_unique<client>(io.get_executor(), options());
         CO_ASSERT((co_await c->connect()).ok());
         int self_removing = 0;
-        CO_ASSERT((co_await c->watch("/s", "once",
-                                     [&](auto, auto) {
-                                         ++self_removing;
-                                         asio::co_spawn(io, c->unwatch("/s", "once"),
-                                                        asio::detached);
-                                     }))
-                      .ok());
+        CO_ASSERT((co_await c->watch("/s", "once", [&](auto, auto) {
+                      ++self_removing;
+                      asio::co_spawn(io, c->unwatch("/s", "once"), asio::detached);
+                  })).ok());
         CO_ASSERT(co_await eventually([&] { return self_removing == 1; }));
         CO_ASSERT((co_await c->write("/s/x", "1")).ok());
         int closer = 0;
-        CO_ASSERT((co_await c->watch("/c", "closer",
-                                     [&](auto, auto) {
-                                         ++closer;
-                                         c.reset();  // destroy the client from its handler
-                                     }))
-                      .ok());
+        CO_ASSERT((co_await c->watch("/c", "closer", [&](auto, auto) {
+                      ++closer;
+                      c.reset();  // destroy the client from its handler
+                  })).ok());
         CO_ASSERT(co_await eventually([&] { return closer == 1; }));
         EXPECT_EQ(c, nullptr);
         EXPECT_EQ(self_removing, 1);
@@ -138,10 +130,9 @@ TEST_F(xenstore_client_reconnect, drop_fails_in_flight_then_reconnects_and_rewat
         CO_ASSERT((co_await c.connect()).ok());
         CO_ASSERT(states.size() == 1u && states[0].first == connection_state::connected);
         std::vector<event> events;
-        CO_ASSERT((co_await c.watch("/synjitsu/booting", "b",
-                                    [&](std::string_view p, std::string_view t) {
-                                        events.emplace_back(p, t);
-                                    }))
+        CO_ASSERT((co_await c.watch(
+                       "/synjitsu/booting", "b",
+                       [&](std::string_view p, std::string_view t) { events.emplace_back(p, t); }))
                       .ok());
         CO_ASSERT(co_await eventually([&] { return events.size() == 1; }));
         auto tx = co_await c.transaction_start();
@@ -257,10 +248,13 @@ std::vector<garbage_case> garbage_cases() {
     return {
         {"oversized_len",
          [](const header& h) {
-             return header_bytes({XS_READ, h.req_id, 0, static_cast<std::uint32_t>(payload_max + 1)});
+             return header_bytes(
+                 {XS_READ, h.req_id, 0, static_cast<std::uint32_t>(payload_max + 1)});
          }},
         {"huge_len",
-         [](const header& h) { return header_bytes({XS_READ, h.req_id, 0, 0xffffffffu}); }},
+         [](const header& h) {
+             return header_bytes({XS_READ, h.req_id, 0, 0xffffffffu});
+         }},
         {"wrong_reply_type",
          [](const header& h) { return make_message(XS_WRITE, h.req_id, 0, "OK"); }},
         {"unknown_req_id",
@@ -280,8 +274,9 @@ std::vector<garbage_case> garbage_cases() {
 TEST_F(xenstore_client_robustness, garbage_from_server_drops_connection_without_crash) {
     for (const auto& gc : garbage_cases()) {
         SCOPED_TRACE(gc.name);
-        server.intercept = [&](const header& h, std::string_view payload)
-            -> std::optional<std::vector<std::uint8_t>> {
+        server.intercept =
+            [&](const header& h,
+                std::string_view payload) -> std::optional<std::vector<std::uint8_t>> {
             if (h.type == XS_READ && payload_reader(payload).next_string() == "/garbage") {
                 return gc.reply(h);
             }
@@ -325,8 +320,8 @@ TEST_F(xenstore_client_robustness, unsolicited_garbage_is_a_protocol_error) {
 
 TEST_F(xenstore_client_robustness, timeout_fails_the_request_keeps_the_connection) {
     std::optional<header> swallowed;
-    server.intercept = [&](const header& h, std::string_view payload)
-        -> std::optional<std::vector<std::uint8_t>> {
+    server.intercept = [&](const header& h,
+                           std::string_view payload) -> std::optional<std::vector<std::uint8_t>> {
         if (payload_reader(payload).next_string() == "/slow") {
             swallowed = h;
             return std::vector<std::uint8_t>{};  // no reply

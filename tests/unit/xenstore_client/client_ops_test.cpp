@@ -139,8 +139,8 @@ TEST_F(xenstore_client_ops, directory_falls_back_to_directory_part_on_e2big) {
 }
 
 TEST_F(xenstore_client_ops, server_errors_map_to_generic_errno) {
-    server.intercept = [](const header& h, std::string_view payload)
-        -> std::optional<std::vector<std::uint8_t>> {
+    server.intercept = [](const header& h,
+                          std::string_view payload) -> std::optional<std::vector<std::uint8_t>> {
         payload_reader r(payload);
         auto p = r.next_string().value_or("");
         if (p == "/eacces") return make_error(h.req_id, h.tx_id, EACCES);
@@ -257,7 +257,8 @@ TEST_F(xenstore_client_ops, max_in_flight_caps_the_wire_and_queues_the_rest) {
         EXPECT_EQ(c.stats().queued, 6u);
         while (finished < 10) {
             server.release_held();
-            CO_ASSERT(co_await eventually([&] { return server.held_count() > 0 || finished == 10; }));
+            CO_ASSERT(
+                co_await eventually([&] { return server.held_count() > 0 || finished == 10; }));
         }
         EXPECT_EQ(server.max_held_seen(), 4u);
         EXPECT_EQ(server.nodes.count("/q/9"), 1u);
@@ -365,8 +366,7 @@ TEST_F(xenstore_client_ops, transaction_isolation_commit_and_abort) {
         // Ending it twice: the server no longer knows it.
         EXPECT_EQ((co_await c.transaction_end(*t2, true)).error(),
                   std::errc::no_such_file_or_directory);
-        EXPECT_EQ((co_await c.transaction_end(tx_id{}, true)).error(),
-                  std::errc::invalid_argument);
+        EXPECT_EQ((co_await c.transaction_end(tx_id{}, true)).error(), std::errc::invalid_argument);
         EXPECT_EQ(server.open_transactions(), 0u);
     });
 }
@@ -393,7 +393,8 @@ TEST_F(xenstore_client_ops, transact_with_write_many_retries_on_eagain) {
         auto r = co_await c.transact([&](tx_id tx) -> asio::awaitable<result<void>> {
             ++attempts;
             std::vector<client::string_pair> writes{
-                {"/jitsu/vm/u1/state", "booting"}, {"/jitsu/vm/u1/domid", "7"},
+                {"/jitsu/vm/u1/state", "booting"},
+                {"/jitsu/vm/u1/domid", "7"},
                 {"/synjitsu/booting/10-0-0-10", "aa:bb:cc:dd:ee:ff"}};
             co_return co_await c.write_many(writes, tx);
         });

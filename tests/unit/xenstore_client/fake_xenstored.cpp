@@ -197,8 +197,7 @@ asio::awaitable<void> fake_xenstored::session_loop(std::shared_ptr<session> s) {
                 close_session(s);
                 co_return;
             }
-            handle(s, f.hdr,
-                   {reinterpret_cast<const char*>(f.payload.data()), f.payload.size()});
+            handle(s, f.hdr, {reinterpret_cast<const char*>(f.payload.data()), f.payload.size()});
             if (s->closed) co_return;
             off += f.consumed;
         }
@@ -266,8 +265,14 @@ std::vector<std::uint8_t> fake_xenstored::answer(std::uint32_t session_id, const
     store_t* store = &nodes;
     tx_state* tx = nullptr;
     switch (h.type) {
-        case XS_READ: case XS_WRITE: case XS_MKDIR: case XS_RM: case XS_DIRECTORY:
-        case XS_DIRECTORY_PART: case XS_GET_PERMS: case XS_SET_PERMS:
+        case XS_READ:
+        case XS_WRITE:
+        case XS_MKDIR:
+        case XS_RM:
+        case XS_DIRECTORY:
+        case XS_DIRECTORY_PART:
+        case XS_GET_PERMS:
+        case XS_SET_PERMS:
             if (h.tx_id != 0) {
                 auto it = txs_.find(h.tx_id);
                 if (it == txs_.end() || it->second.session_id != session_id) return err(ENOENT);
@@ -275,7 +280,8 @@ std::vector<std::uint8_t> fake_xenstored::answer(std::uint32_t session_id, const
                 store = &tx->nodes;
             }
             break;
-        default: break;
+        default:
+            break;
     }
     auto changed = [&](const std::string& p, bool removed) {
         if (tx != nullptr) {
@@ -442,7 +448,8 @@ std::vector<std::uint8_t> fake_xenstored::answer(std::uint32_t session_id, const
             body.push_back('\0');
             return reply(body);
         }
-        default: return err(EINVAL);
+        default:
+            return err(EINVAL);
     }
 }
 

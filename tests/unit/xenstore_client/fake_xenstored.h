@@ -24,7 +24,7 @@
 namespace jitsu::xenstore::testing {
 
 class fake_xenstored {
-public:
+  public:
     fake_xenstored(asio::any_io_executor ex, std::string socket_path);
     ~fake_xenstored();
     fake_xenstored(const fake_xenstored&) = delete;
@@ -76,7 +76,7 @@ public:
     std::vector<std::uint8_t> answer(std::uint32_t session_id, const header& h,
                                      std::string_view payload);
 
-private:
+  private:
     struct session;
     struct tx_state {
         std::map<std::string, std::string> nodes;

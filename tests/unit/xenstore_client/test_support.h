@@ -15,12 +15,12 @@
 #include "xenstore/client.h"
 
 // ASSERT_* cannot be used in a coroutine (they `return`); this one `co_return`s.
-#define CO_ASSERT(cond)                                      \
-    do {                                                     \
-        if (!(cond)) {                                       \
+#define CO_ASSERT(cond)                                     \
+    do {                                                    \
+        if (!(cond)) {                                      \
             ADD_FAILURE() << "assertion failed: " << #cond; \
-            co_return;                                       \
-        }                                                    \
+            co_return;                                      \
+        }                                                   \
     } while (0)
 
 namespace jitsu::xenstore::testing {
@@ -37,7 +37,7 @@ asio::awaitable<bool> eventually(std::function<bool()> pred,
                                  std::chrono::milliseconds limit = 3000ms);
 
 class client_fixture : public ::testing::Test {
-protected:
+  protected:
     client_fixture();
     ~client_fixture() override;
 
@@ -53,7 +53,7 @@ protected:
     std::string path;
     fake_xenstored server;
 
-private:
+  private:
     // Test bodies are lambdas whose captures their coroutines use: keep them alive
     // (and at a fixed address) until the io_context is gone.
     std::vector<std::unique_ptr<std::function<asio::awaitable<void>()>>> bodies_;

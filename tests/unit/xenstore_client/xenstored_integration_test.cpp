@@ -6,9 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <thread>
@@ -26,7 +26,7 @@ using event = std::pair<std::string, std::string>;
 
 // One jitsu-xenstored process we started; stopped (SIGTERM, then SIGKILL) on destruction.
 class daemon_process {
-public:
+  public:
     explicit daemon_process(std::string socket) : socket_(std::move(socket)) { start(); }
     ~daemon_process() { stop(); }
     daemon_process(const daemon_process&) = delete;
@@ -41,7 +41,7 @@ public:
         if (::posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ) != 0) pid_ = -1;
         // Ready when the socket exists (bounded wait).
         for (int i = 0; i < 500 && pid_ > 0; ++i) {
-            struct stat st{};
+            struct stat st {};
             if (::stat(socket_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) return;
             std::this_thread::sleep_for(10ms);
         }
@@ -64,13 +64,13 @@ public:
 
     bool running() const { return pid_ > 0; }
 
-private:
+  private:
     std::string socket_;
     pid_t pid_ = -1;
 };
 
 class xenstore_client_xenstored : public ::testing::Test {
-protected:
+  protected:
     xenstore_client_xenstored() : path_(temp_socket_path()), daemon_(path_) {}
 
     client_options options() const {
@@ -140,8 +140,9 @@ TEST_F(xenstore_client_xenstored, synjitsu_shaped_transaction_with_write_many) {
         client c(io.get_executor(), options());
         CO_ASSERT((co_await c.connect()).ok());
         const std::string base = "/ip/10-0-0-10/80/10-0-0-1/40000/syn/";
-        std::vector<std::string> keys{"tx_wnd", "sequence", "options", "tx_isn", "rx_wnd",
-                                      "rx_wnd_scaleoffer", "frame", "mac", "time", "count"};
+        std::vector<std::string> keys{
+            "tx_wnd", "sequence", "options", "tx_isn", "rx_wnd", "rx_wnd_scaleoffer",
+            "frame",  "mac",      "time",    "count"};
         std::vector<std::string> paths;
         for (const auto& k : keys) paths.push_back(base + k);
         auto r = co_await c.transact([&](tx_id tx) -> asio::awaitable<result<void>> {
@@ -192,15 +193,13 @@ TEST_F(xenstore_client_xenstored, watches_initial_and_change_events) {
         client c(io.get_executor(), options());
         CO_ASSERT((co_await c.connect()).ok());
         std::vector<event> booting, key;
-        CO_ASSERT((co_await c.watch("/synjitsu/booting", "booting",
-                                    [&](std::string_view p, std::string_view t) {
-                                        booting.emplace_back(p, t);
-                                    }))
+        CO_ASSERT((co_await c.watch(
+                       "/synjitsu/booting", "booting",
+                       [&](std::string_view p, std::string_view t) { booting.emplace_back(p, t); }))
                       .ok());
-        CO_ASSERT((co_await c.watch("/local/domain/5/data/status", "wait-5",
-                                    [&](std::string_view p, std::string_view t) {
-                                        key.emplace_back(p, t);
-                                    }))
+        CO_ASSERT((co_await c.watch(
+                       "/local/domain/5/data/status", "wait-5",
+                       [&](std::string_view p, std::string_view t) { key.emplace_back(p, t); }))
                       .ok());
         CO_ASSERT(co_await eventually([&] { return booting.size() == 1 && key.size() == 1; }));
         EXPECT_EQ(booting[0], (event{"/synjitsu/booting", "booting"}));
@@ -248,11 +247,9 @@ TEST_F(xenstore_client_xenstored, reconnects_after_daemon_restart) {
         client c(io.get_executor(), options());
         CO_ASSERT((co_await c.connect()).ok());
         std::vector<event> events;
-        CO_ASSERT((co_await c.watch("/ip", "ip",
-                                    [&](std::string_view p, std::string_view t) {
-                                        events.emplace_back(p, t);
-                                    }))
-                      .ok());
+        CO_ASSERT((co_await c.watch("/ip", "ip", [&](std::string_view p, std::string_view t) {
+                      events.emplace_back(p, t);
+                  })).ok());
         CO_ASSERT(co_await eventually([&] { return events.size() == 1; }));
         daemon_.stop();
         CO_ASSERT(co_await eventually([&] { return !c.connected(); }));

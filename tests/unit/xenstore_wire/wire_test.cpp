@@ -1,4 +1,6 @@
 // Unit tests for the Xenstore wire codec (xenstore-proto/include/xenstore/wire.h).
+#include "xenstore/wire.h"
+
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -7,8 +9,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "xenstore/wire.h"
 
 namespace xs = jitsu::xenstore;
 using namespace std::string_view_literals;
@@ -139,7 +139,8 @@ TEST(xenstore_wire_frame, chunked_delivery_reassembles_every_message) {
                 if (f.status != xs::frame_status::complete) break;
                 got.emplace_back(buffer.begin(),
                                  buffer.begin() + static_cast<std::ptrdiff_t>(f.consumed));
-                buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(f.consumed));
+                buffer.erase(buffer.begin(),
+                             buffer.begin() + static_cast<std::ptrdiff_t>(f.consumed));
             }
         }
         EXPECT_TRUE(buffer.empty()) << chunk;
@@ -148,8 +149,8 @@ TEST(xenstore_wire_frame, chunked_delivery_reassembles_every_message) {
 }
 
 TEST(xenstore_wire_frame, oversized_is_decided_from_the_header_alone) {
-    for (std::uint32_t len : {static_cast<std::uint32_t>(xs::payload_max + 1), 65536u,
-                              0x7fffffffu, 0xffffffffu}) {
+    for (std::uint32_t len :
+         {static_cast<std::uint32_t>(xs::payload_max + 1), 65536u, 0x7fffffffu, 0xffffffffu}) {
         auto hdr = xs::encode_header(header_with_len(len));
         std::vector<std::uint8_t> bytes(hdr.begin(), hdr.end());
         auto f = xs::parse_frame(bytes);  // no payload byte received yet
@@ -334,9 +335,9 @@ TEST(xenstore_wire_perms, parse_accepts_each_letter) {
 }
 
 TEST(xenstore_wire_perms, parse_rejects_malformed) {
-    for (std::string_view s : {"x1"sv, "r"sv, "r-1"sv, "r99999"sv, "r1x"sv, ""sv, "R1"sv, " r1"sv,
-                               "r 1"sv, "r+1"sv, "r65536"sv, "rr1"sv, "1"sv, "r1\0"sv,
-                               "r4294967296"sv}) {
+    for (std::string_view s :
+         {"x1"sv, "r"sv, "r-1"sv, "r99999"sv, "r1x"sv, ""sv, "R1"sv, " r1"sv, "r 1"sv, "r+1"sv,
+          "r65536"sv, "rr1"sv, "1"sv, "r1\0"sv, "r4294967296"sv}) {
         EXPECT_EQ(xs::parse_permission(s), std::nullopt) << "accepted \"" << s << "\"";
     }
 }

@@ -76,8 +76,7 @@ result<void> blocking_client::set_perms(std::string_view path, std::span<const p
 result<std::string> blocking_client::get_domain_path(std::uint32_t domid) {
     return wait(client_.get_domain_path(domid));
 }
-result<void> blocking_client::write_many(std::span<const client::string_pair> writes,
-                                         tx_id tx) {
+result<void> blocking_client::write_many(std::span<const client::string_pair> writes, tx_id tx) {
     return wait(client_.write_many(writes, tx));
 }
 result<tx_id> blocking_client::transaction_start() { return wait(client_.transaction_start()); }

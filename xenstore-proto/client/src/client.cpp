@@ -16,19 +16,28 @@ namespace {
 using self_ptr = client_impl::self_ptr;
 
 class client_category_impl final : public std::error_category {
-public:
+  public:
     const char* name() const noexcept override { return "xenstore.client"; }
     std::string message(int ev) const override {
         switch (static_cast<client_errc>(ev)) {
-            case client_errc::not_connected: return "not connected to xenstored";
-            case client_errc::connection_lost: return "connection to xenstored lost";
-            case client_errc::closed: return "xenstore client closed";
-            case client_errc::timeout: return "xenstore request timed out";
-            case client_errc::protocol_error: return "xenstore protocol error";
-            case client_errc::bad_reply: return "malformed xenstore reply";
-            case client_errc::transaction_lost: return "transaction lost to a reconnect";
-            case client_errc::queue_full: return "xenstore send queue full";
-            case client_errc::connect_in_progress: return "connect already in progress";
+            case client_errc::not_connected:
+                return "not connected to xenstored";
+            case client_errc::connection_lost:
+                return "connection to xenstored lost";
+            case client_errc::closed:
+                return "xenstore client closed";
+            case client_errc::timeout:
+                return "xenstore request timed out";
+            case client_errc::protocol_error:
+                return "xenstore protocol error";
+            case client_errc::bad_reply:
+                return "malformed xenstore reply";
+            case client_errc::transaction_lost:
+                return "transaction lost to a reconnect";
+            case client_errc::queue_full:
+                return "xenstore send queue full";
+            case client_errc::connect_in_progress:
+                return "connect already in progress";
         }
         return "unknown xenstore client error";
     }
@@ -57,8 +66,7 @@ asio::awaitable<result<void>> ack_op(self_ptr self, outgoing msg, tx_id tx) {
     co_return result<void>{};
 }
 
-asio::awaitable<result<std::string>> value_op(self_ptr self, outgoing msg, tx_id tx,
-                                              bool strip) {
+asio::awaitable<result<std::string>> value_op(self_ptr self, outgoing msg, tx_id tx, bool strip) {
     auto r = co_await client_impl::request(std::move(self), std::move(msg), tx);
     if (r.ec) co_return r.ec;
     if (strip) co_return std::string(strip_nul(r.payload));
@@ -139,8 +147,7 @@ asio::awaitable<result<void>> transaction_end_op(self_ptr self, tx_id tx, bool c
     co_return co_await ack_op(std::move(self), std::move(msg), tx);
 }
 
-asio::awaitable<result<void>> first_error_op(self_ptr self, std::vector<outgoing> msgs,
-                                             tx_id tx) {
+asio::awaitable<result<void>> first_error_op(self_ptr self, std::vector<outgoing> msgs, tx_id tx) {
     auto replies = co_await client_impl::request_many(std::move(self), std::move(msgs), tx);
     if (!replies) co_return replies.error();
     for (const auto& r : *replies) {
@@ -149,8 +156,9 @@ asio::awaitable<result<void>> first_error_op(self_ptr self, std::vector<outgoing
     co_return result<void>{};
 }
 
-asio::awaitable<result<std::vector<result<std::string>>>> read_many_op(
-    self_ptr self, std::vector<outgoing> msgs, tx_id tx) {
+asio::awaitable<result<std::vector<result<std::string>>>> read_many_op(self_ptr self,
+                                                                       std::vector<outgoing> msgs,
+                                                                       tx_id tx) {
     auto replies = co_await client_impl::request_many(std::move(self), std::move(msgs), tx);
     if (!replies) co_return replies.error();
     std::vector<result<std::string>> out;
@@ -227,6 +235,7 @@ void client::close() { impl_->close(); }
 bool client::connected() const { return impl_->connected(); }
 void client::on_state(state_handler handler) { impl_->on_state(std::move(handler)); }
 const client_options& client::options() const { return impl_->options(); }
+const asio::any_io_executor& client::get_executor() const { return impl_->executor(); }
 client_stats client::stats() const { return impl_->stats(); }
 
 asio::awaitable<result<std::string>> client::read(std::string_view path, tx_id tx) {
@@ -267,8 +276,7 @@ asio::awaitable<result<void>> client::set_perms(std::string_view path,
 }
 
 asio::awaitable<result<std::string>> client::get_domain_path(std::uint32_t domid) {
-    return value_op(impl_, impl_->build(XS_GET_DOMAIN_PATH, {}, {std::to_string(domid)}), {},
-                    true);
+    return value_op(impl_, impl_->build(XS_GET_DOMAIN_PATH, {}, {std::to_string(domid)}), {}, true);
 }
 
 asio::awaitable<result<void>> client::write_many(std::span<const string_pair> writes, tx_id tx) {
@@ -288,8 +296,12 @@ asio::awaitable<result<void>> client::submit(std::span<const batch_op> ops, tx_i
             case batch_op::kind::write:
                 msgs.push_back(impl_->build(XS_WRITE, tx, {op.path}, op.value));
                 break;
-            case batch_op::kind::mkdir: msgs.push_back(impl_->build(XS_MKDIR, tx, {op.path})); break;
-            case batch_op::kind::rm: msgs.push_back(impl_->build(XS_RM, tx, {op.path})); break;
+            case batch_op::kind::mkdir:
+                msgs.push_back(impl_->build(XS_MKDIR, tx, {op.path}));
+                break;
+            case batch_op::kind::rm:
+                msgs.push_back(impl_->build(XS_RM, tx, {op.path}));
+                break;
         }
     }
     return first_error_op(impl_, std::move(msgs), tx);

@@ -38,8 +38,7 @@ client_impl::client_impl(asio::any_io_executor ex, client_options options)
     : ex_(std::move(ex)), options_(std::move(options)), reconnect_timer_(ex_) {
     options_.max_in_flight = std::max<std::size_t>(options_.max_in_flight, 1);
     options_.max_queued = std::max<std::size_t>(options_.max_queued, 1);
-    options_.reconnect_initial =
-        std::max(options_.reconnect_initial, std::chrono::milliseconds(1));
+    options_.reconnect_initial = std::max(options_.reconnect_initial, std::chrono::milliseconds(1));
     options_.reconnect_max = std::max(options_.reconnect_max, options_.reconnect_initial);
 }
 
@@ -166,10 +165,14 @@ asio::awaitable<std::error_code> client_impl::open(self_ptr self, conn_ptr conn)
 
 asio::awaitable<result<void>> client_impl::connect(self_ptr self) {
     switch (self->state_) {
-        case state::closed: co_return client_errc::closed;
-        case state::connected: co_return result<void>{};
-        case state::connecting: co_return client_errc::connect_in_progress;
-        case state::idle: break;
+        case state::closed:
+            co_return client_errc::closed;
+        case state::connected:
+            co_return result<void>{};
+        case state::connecting:
+            co_return client_errc::connect_in_progress;
+        case state::idle:
+            break;
     }
     self->state_ = state::connecting;
     auto conn = std::make_shared<connection>(self->ex_);
@@ -414,8 +417,8 @@ asio::awaitable<void> client_impl::writer(self_ptr self, conn_ptr conn) {
 
 asio::awaitable<void> client_impl::sweeper(self_ptr self, conn_ptr conn) {
     using std::chrono::milliseconds;
-    auto interval = std::clamp(self->options_.request_timeout / 8, milliseconds(1),
-                               milliseconds(1000));
+    auto interval =
+        std::clamp(self->options_.request_timeout / 8, milliseconds(1), milliseconds(1000));
     for (;;) {
         conn->sweep.expires_after(interval);
         boost::system::error_code ec;
@@ -448,8 +451,8 @@ void client_impl::expire_requests(const conn_ptr& conn) {
 
 // --- Watches ---
 
-asio::awaitable<result<void>> client_impl::watch(self_ptr self, std::string path,
-                                                 std::string token, watch_handler handler) {
+asio::awaitable<result<void>> client_impl::watch(self_ptr self, std::string path, std::string token,
+                                                 watch_handler handler) {
     if (self->watches_.contains(token)) co_return xs_error(EEXIST);
     auto msg = self->build(XS_WATCH, {}, {path, token});
     if (msg.ec) co_return msg.ec;

@@ -49,14 +49,14 @@ namespace detail {
 // so the waiting coroutine never resumes inside the reader.
 template <class Value>
 class completion {
-public:
+  public:
     virtual ~completion() = default;
     virtual void complete(Value v) = 0;
 };
 
 template <class Value, class Handler>
 class completion_for final : public completion<Value> {
-public:
+  public:
     completion_for(Handler h, asio::any_io_executor fallback)
         : handler_(std::move(h)), fallback_(std::move(fallback)) {}
     void complete(Value v) override {
@@ -66,7 +66,7 @@ public:
         });
     }
 
-private:
+  private:
     Handler handler_;
     asio::any_io_executor fallback_;
 };
@@ -74,13 +74,14 @@ private:
 }  // namespace detail
 
 class client_impl : public std::enable_shared_from_this<client_impl> {
-public:
+  public:
     using self_ptr = std::shared_ptr<client_impl>;
     using clock = std::chrono::steady_clock;
 
     client_impl(asio::any_io_executor ex, client_options options);
 
     const client_options& options() const { return options_; }
+    const asio::any_io_executor& executor() const { return ex_; }
     bool connected() const { return state_ == state::connected; }
     client_stats stats() const;
     void on_state(state_handler h) { state_handler_ = std::move(h); }
@@ -112,14 +113,13 @@ public:
     static asio::awaitable<result<void>> unwatch(self_ptr self, std::string path,
                                                  std::string token);
 
-private:
+  private:
     enum class state { idle, connecting, connected, closed };
 
     // One socket and what runs on it. Replaced on every reconnect, so coroutines of an
     // old connection notice (conn != conn_) and stop.
     struct connection {
-        explicit connection(const asio::any_io_executor& ex)
-            : socket(ex), wake(ex), sweep(ex) {}
+        explicit connection(const asio::any_io_executor& ex) : socket(ex), wake(ex), sweep(ex) {}
         asio::local::stream_protocol::socket socket;
         asio::steady_timer wake;   // the writer sleeps on it; cancel() wakes it
         asio::steady_timer sweep;  // request timeouts

@@ -17,7 +17,7 @@
 namespace jitsu::xenstore {
 
 class blocking_client {
-public:
+  public:
     explicit blocking_client(client_options options = {});
     ~blocking_client();
     blocking_client(const blocking_client&) = delete;
@@ -33,8 +33,7 @@ public:
     result<void> rm(std::string_view path, tx_id tx = {});
     result<std::vector<std::string>> directory(std::string_view path, tx_id tx = {});
     result<std::vector<permission>> get_perms(std::string_view path, tx_id tx = {});
-    result<void> set_perms(std::string_view path, std::span<const permission> perms,
-                           tx_id tx = {});
+    result<void> set_perms(std::string_view path, std::span<const permission> perms, tx_id tx = {});
     result<std::string> get_domain_path(std::uint32_t domid);
     result<void> write_many(std::span<const client::string_pair> writes, tx_id tx = {});
     result<tx_id> transaction_start();
@@ -50,7 +49,7 @@ public:
     client& async_client() { return client_; }
     asio::io_context& context() { return ctx_; }
 
-private:
+  private:
     template <class T>
     result<T> wait(asio::awaitable<result<T>> op);
 

@@ -118,7 +118,7 @@ struct client_stats {
 class client_impl;
 
 class client {
-public:
+  public:
     using string_pair = std::pair<std::string_view, std::string_view>;
 
     explicit client(asio::any_io_executor ex, client_options options = {});
@@ -137,6 +137,7 @@ public:
     // Replaces the connection-state handler (one at a time).
     void on_state(state_handler handler);
     const client_options& options() const;
+    const asio::any_io_executor& get_executor() const;
     client_stats stats() const;
 
     // --- Nodes. `tx` is optional: default = outside any transaction. ---
@@ -160,8 +161,7 @@ public:
     // --- Batches: sent back-to-back, one round trip; all replies awaited. ---
     // Writes every (path, value); returns the first error in batch order (the other
     // writes are still done: inside a transaction, abort on error).
-    asio::awaitable<result<void>> write_many(std::span<const string_pair> writes,
-                                             tx_id tx = {});
+    asio::awaitable<result<void>> write_many(std::span<const string_pair> writes, tx_id tx = {});
     // Mixed writes, mkdirs and rms; first error in batch order, as write_many.
     asio::awaitable<result<void>> submit(std::span<const batch_op> ops, tx_id tx = {});
     // One result per path, in order. The outer result fails only if the batch could
@@ -187,13 +187,12 @@ public:
     // events are routed by token. A watch with a token already in use fails with
     // EEXIST. The handler is called for the initial event and every later one, also
     // after reconnects (the watch is re-registered), until unwatch() or close().
-    asio::awaitable<result<void>> watch(std::string path, std::string token,
-                                        watch_handler handler);
+    asio::awaitable<result<void>> watch(std::string path, std::string token, watch_handler handler);
     // The handler is dropped at once (no more calls), then XS_UNWATCH is sent. While
     // disconnected, only the local registration is removed.
     asio::awaitable<result<void>> unwatch(std::string_view path, std::string_view token);
 
-private:
+  private:
     std::shared_ptr<client_impl> impl_;
 };
 

@@ -48,9 +48,7 @@ inline std::error_code make_error_code(client_errc e) noexcept {
 }
 
 // A Xenstore error name or errno as an error_code in the generic category.
-inline std::error_code xs_error(int errnum) noexcept {
-    return {errnum, std::generic_category()};
-}
+inline std::error_code xs_error(int errnum) noexcept { return {errnum, std::generic_category()}; }
 
 }  // namespace jitsu::xenstore
 
@@ -61,12 +59,14 @@ namespace jitsu::xenstore {
 
 // A value or an error. `value()` on an error throws std::system_error: that is a bug
 // in the caller, not a normal path. Check `ok()` / `operator bool` first.
+// result<T> has no default state, so `co_spawn(ex, c.read(p), detached)` does not
+// compile (Asio 1.74 wants T()); spawn a coroutine returning void around it instead.
 template <class T>
 class [[nodiscard]] result {
-public:
+  public:
     result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
     // `ec` must be an error (non-zero).
-    result(std::error_code ec) : ec_(ec) {}  // NOLINT(google-explicit-constructor)
+    result(std::error_code ec) : ec_(ec) {}             // NOLINT(google-explicit-constructor)
     result(client_errc e) : ec_(make_error_code(e)) {}  // NOLINT(google-explicit-constructor)
 
     bool ok() const noexcept { return !ec_ && value_.has_value(); }
@@ -95,7 +95,7 @@ public:
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
 
-private:
+  private:
     void check() const {
         if (!ok()) throw std::system_error(error());
     }
@@ -106,9 +106,9 @@ private:
 
 template <>
 class [[nodiscard]] result<void> {
-public:
+  public:
     result() = default;
-    result(std::error_code ec) : ec_(ec) {}              // NOLINT(google-explicit-constructor)
+    result(std::error_code ec) : ec_(ec) {}             // NOLINT(google-explicit-constructor)
     result(client_errc e) : ec_(make_error_code(e)) {}  // NOLINT(google-explicit-constructor)
 
     bool ok() const noexcept { return !ec_; }
@@ -118,7 +118,7 @@ public:
         if (ec_) throw std::system_error(ec_);
     }
 
-private:
+  private:
     std::error_code ec_;
 };
 
