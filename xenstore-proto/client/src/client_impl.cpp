@@ -19,7 +19,7 @@ using boost::asio::redirect_error;
 using boost::asio::use_awaitable;
 
 // Holds any complete frame (header + payload_max) plus room for the next reads.
-constexpr std::size_t read_buffer_size = 64 * 1024;
+constexpr std::size_t read_buffer_size = std::size_t{64} * 1024;
 // Messages gathered into one socket write at most.
 constexpr std::size_t max_write_batch = 1024;
 
