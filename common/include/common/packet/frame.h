@@ -1,6 +1,9 @@
 #pragma once
 // parse_frame: every layer of a captured Ethernet frame that parses, in one pass, without
 // allocating. This is the classifier's entry point for each frame off the wire.
+//
+// Views (here and in the protocol headers) borrow the caller's bytes: they hold spans,
+// not copies, so the buffer must outlive them. Never parse a temporary and keep the view.
 
 #include <cstdint>
 #include <optional>
