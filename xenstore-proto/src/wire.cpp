@@ -86,6 +86,8 @@ frame parse_frame(std::span<const std::uint8_t> buffer) {
 }
 
 std::optional<std::string_view> payload_reader::next_string() {
+    // memchr on a null pointer is undefined even for length 0 (a default span).
+    if (rest_.empty()) return std::nullopt;
     const void* nul = std::memchr(rest_.data(), 0, rest_.size());
     if (nul == nullptr) return std::nullopt;
     auto len = static_cast<std::size_t>(static_cast<const std::uint8_t*>(nul) - rest_.data());
@@ -95,6 +97,7 @@ std::optional<std::string_view> payload_reader::next_string() {
 }
 
 std::string_view payload_reader::rest() const {
+    if (rest_.empty()) return {};
     return {reinterpret_cast<const char*>(rest_.data()), rest_.size()};
 }
 

@@ -220,11 +220,8 @@ TEST(xenstore_wire_payload, reader_empty_strings_and_empty_payload) {
     EXPECT_EQ(from_span.next_string(), std::nullopt);
 }
 
-// Known bug, left to the codec's owner: next_string() passes a null pointer to memchr
-// when the span is default-constructed (UBSan: "null pointer passed as argument 1").
-// Frames from parse_frame never have a null payload pointer, so the client is not
-// affected. Fix: return nullopt early when rest_ is empty. Enable once fixed.
-TEST(xenstore_wire_payload, DISABLED_reader_over_a_null_span) {
+// A default-constructed span has a null data pointer: reading it must not touch it.
+TEST(xenstore_wire_payload, reader_over_a_null_span) {
     xs::payload_reader r(std::span<const std::uint8_t>{});
     EXPECT_TRUE(r.empty());
     EXPECT_EQ(r.next_string(), std::nullopt);
