@@ -1,0 +1,75 @@
+#pragma once
+// Live frame I/O on an interface (libpcap): capture with a kernel BPF filter so only
+// ARP, TCP SYNs (ACK clear) and Neighbour Solicitations/Advertisements reach user
+// space; non-blocking, in immediate mode, direction "in" only (synjitsu never sees its
+// own frames); the pcap fd is driven by the Asio loop (wait_read + pcap_dispatch, a
+// bounded batch per wake-up); frames are sent with pcap_inject.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include "synjitsu/frame_io.h"
+
+struct pcap;
+struct pcap_pkthdr;
+
+namespace jitsu::synjitsu {
+
+// The kernel filter. IPv6: BPF's tcp[] only knows IPv4, so the IPv6 part matches the
+// common case of no extension headers by offset; the classifier does the rest.
+extern const char* const capture_filter;
+
+struct pcap_live_options {
+    std::string interface;
+    // Kernel capture buffer (pcap_set_buffer_size).
+    int buffer_bytes = 8 << 20;
+    // Bytes kept per frame: any SYN with options and any ARP/NDP frame fit.
+    int snaplen = 2048;
+    // Frames handled per wake-up before yielding to other work (timers, Xenstore).
+    int batch = 256;
+};
+
+struct pcap_counters {
+    std::uint64_t received = 0;
+    std::uint64_t dropped = 0;     // ps_drop: the kernel buffer was full
+    std::uint64_t if_dropped = 0;  // ps_ifdrop
+};
+
+class pcap_live final : public frame_sink {
+  public:
+    using frame_handler = std::function<void(std::span<const std::uint8_t>, std::uint64_t)>;
+
+    // Opens and activates the capture; throws std::runtime_error with libpcap's message.
+    pcap_live(boost::asio::io_context& io, pcap_live_options options);
+    ~pcap_live() override;
+    pcap_live(const pcap_live&) = delete;
+    pcap_live& operator=(const pcap_live&) = delete;
+
+    // Starts delivering frames (time: capture timestamp, unix ns) on the io_context.
+    void start(frame_handler handler);
+    // Stops capturing (sending still works until destruction).
+    void stop();
+    bool send(std::span<const std::uint8_t> frame, std::uint64_t time_ns) override;
+    pcap_counters counters() const;
+
+  private:
+    void wait();
+    void drain();
+    static void on_packet(unsigned char* user, const ::pcap_pkthdr* hdr,
+                          const unsigned char* data);
+
+    pcap_live_options options_;
+    struct pcap* pcap_ = nullptr;
+    boost::asio::posix::stream_descriptor fd_;
+    frame_handler handler_;
+    bool stopped_ = false;
+};
+
+}  // namespace jitsu::synjitsu

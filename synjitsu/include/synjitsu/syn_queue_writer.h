@@ -1,0 +1,113 @@
+#pragma once
+// syn_queue_writer: decides what happens to each SYN for a booting VM and feeds the
+// queue_store, bounded in every dimension.
+//
+// - Dedup: a 4-tuple already held in memory is a retransmission: its count grows (in
+//   Xenstore too: the store's transaction reads count and writes count + delta).
+// - Limits: at most `per_ip` distinct 4-tuples per VM (--queue-limit) and `global`
+//   over all VMs (--global-limit); beyond them SYNs are counted and dropped.
+// - Backpressure: at most `pending` 4-tuples wait for a Xenstore write and `in_flight`
+//   transactions run at once; a new 4-tuple arriving with the queue full is dropped and
+//   counted (memory never grows with Xenstore's slowness). Retransmissions of a tuple
+//   already waiting are folded into its pending write.
+// - Age: prune() forgets 4-tuples whose last SYN is older than `max_age_ns` and removes
+//   their record from the store (unless the VM took over meanwhile).
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <span>
+#include <unordered_map>
+
+#include "common/packet/frame.h"
+#include "common/syn_queue.h"
+#include "synjitsu/booting_table.h"
+#include "synjitsu/isn.h"
+#include "synjitsu/metrics.h"
+#include "synjitsu/queue_store.h"
+
+namespace jitsu::synjitsu {
+
+struct writer_limits {
+    // Distinct 4-tuples queued per VM (--queue-limit).
+    std::uint32_t per_ip = 64;
+    // Distinct 4-tuples queued over all VMs (--global-limit).
+    std::uint32_t global = 4096;
+    // A 4-tuple with no SYN for this long is forgotten and its record removed
+    // (--max-age, seconds on the command line). 0 = never.
+    std::uint64_t max_age_ns = 60'000'000'000ULL;
+    // 4-tuples waiting for their Xenstore write (--pending-limit).
+    std::size_t pending = 1024;
+    // Concurrent Xenstore transactions (below xenstored's 10 per connection).
+    std::size_t in_flight = 8;
+};
+
+enum class syn_result : std::uint8_t {
+    queued,                // new 4-tuple, write scheduled
+    deduplicated,          // retransmission, count update scheduled (or folded)
+    dropped_ip_limit,      // per-VM limit reached
+    dropped_global_limit,  // global limit reached
+    dropped_backlog,       // write queue full
+    bad_record,            // no IP/TCP or malformed options
+};
+
+const char* to_string(syn_result r);
+
+class syn_queue_writer {
+  public:
+    syn_queue_writer(booting_table& table, queue_store& store, metrics& m, writer_limits limits,
+                     isn_key key);
+    syn_queue_writer(const syn_queue_writer&) = delete;
+    syn_queue_writer& operator=(const syn_queue_writer&) = delete;
+
+    // A SYN classified for a booting VM. `bytes` is the frame `frame` was parsed from.
+    syn_result on_syn(const packet::parsed_frame& frame, std::span<const std::uint8_t> bytes,
+                      std::uint64_t now_ns);
+    // Forgets 4-tuples idle for longer than max_age_ns (and removes their records).
+    void prune(std::uint64_t now_ns);
+    // The VM is no longer served (managed, up, removed): forget its 4-tuples and drop
+    // its waiting writes. Its records in the store are left for the VM to take.
+    void forget_ip(const ip_address& ip);
+
+    // Called when the store reports /ip/<ip> = managed.
+    void on_managed(std::function<void(const ip_address&)> handler) {
+        on_managed_ = std::move(handler);
+    }
+
+    // Nothing waiting or in flight.
+    bool idle() const { return queue_.empty() && in_flight_ == 0; }
+    std::size_t tuples() const { return tuples_.size(); }
+    std::size_t pending() const { return queue_.size() + in_flight_; }
+    const writer_limits& limits() const { return limits_; }
+
+  private:
+    struct tuple_state {
+        queued_syn record;         // the first SYN, for (re)creating the node
+        std::uint64_t last_ns = 0;  // last SYN seen
+        std::uint32_t unsynced = 0;  // SYNs not yet reflected in the store
+        bool waiting = false;      // in queue_
+        bool writing = false;      // a transaction for it is running
+        bool written = false;      // the store has the node
+    };
+
+    void enqueue(const four_tuple& tuple, tuple_state& st);
+    void pump();
+    void complete(const four_tuple& tuple, std::uint32_t delta, store_outcome outcome);
+    void release(const four_tuple& tuple);
+    void update_gauges();
+
+    booting_table& table_;
+    queue_store& store_;
+    metrics& metrics_;
+    writer_limits limits_;
+    isn_key key_;
+    std::unordered_map<four_tuple, tuple_state> tuples_;
+    std::deque<four_tuple> queue_;
+    std::size_t in_flight_ = 0;
+    bool pumping_ = false;
+    std::function<void(const ip_address&)> on_managed_;
+};
+
+}  // namespace jitsu::synjitsu

@@ -1,0 +1,98 @@
+#include "synjitsu/config.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include <CLI/CLI.hpp>
+
+namespace jitsu::synjitsu {
+
+booting_spec parse_booting(std::string_view text) {
+    const auto eq = text.find('=');
+    if (eq == std::string_view::npos) {
+        throw std::invalid_argument("--booting '" + std::string(text) + "': expected IP=MAC");
+    }
+    const auto ip = ip_address::parse(text.substr(0, eq));
+    if (!ip) {
+        throw std::invalid_argument("--booting '" + std::string(text) + "': bad IP address");
+    }
+    const auto mac = mac_address::parse(text.substr(eq + 1));
+    if (!mac || mac->is_multicast() || mac->is_zero()) {
+        throw std::invalid_argument("--booting '" + std::string(text) + "': bad unicast MAC");
+    }
+    return {*ip, *mac};
+}
+
+parse_outcome parse_command_line(int argc, const char* const* argv) {
+    CLI::App app{
+        "synjitsu: stands in for booting VMs on a bridge: announces them, answers ARP/NS for\n"
+        "them, and queues their TCP SYNs in Xenstore for the VM to replay once up."};
+    app.set_version_flag("--version", "synjitsu 0.1.0");
+    config cfg;
+    std::vector<std::string> booting;
+    double max_age_s = static_cast<double>(cfg.limits.max_age_ns) / 1e9;
+
+    auto* live = app.add_option("-i,--interface", cfg.interface,
+                                "Live: the bridge to attach to (e.g. br0)");
+    auto* offline = app.add_option("--pcap-in", cfg.pcap_in,
+                                   "Offline: process this capture with its own clock");
+    live->excludes(offline);
+    app.add_option("--pcap-out", cfg.pcap_out, "Offline: write the frames synjitsu sends here")
+        ->needs(offline);
+    app.add_option("--booting", booting, "A booting VM IP=MAC (repeatable)");
+    app.add_option("--queue-limit", cfg.limits.per_ip, "Distinct 4-tuples queued per VM")
+        ->capture_default_str()
+        ->check(CLI::Range(1U, 1000000U));
+    app.add_option("--global-limit", cfg.limits.global, "Distinct 4-tuples queued in total")
+        ->capture_default_str()
+        ->check(CLI::Range(1U, 10000000U));
+    app.add_option("--max-age", max_age_s,
+                   "Seconds after its last SYN a 4-tuple is pruned (0: never)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 86400.0));
+    app.add_option("--pending-limit", cfg.limits.pending,
+                   "4-tuples waiting for a Xenstore write before new ones are dropped")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+    app.add_option("--max-vms", cfg.max_vms, "VMs served at once")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{65536}));
+    app.add_flag("--dump-queue", cfg.dump_queue,
+                 "Offline: print the queue (one line per SYN) instead of writing Xenstore")
+        ->needs(offline);
+    app.add_option("--metrics-file", cfg.metrics_file,
+                   "Write Prometheus text metrics here every second");
+    int quiet = 0;
+    app.add_flag("-v,--verbose", cfg.verbosity, "More logging (repeat for trace)");
+    app.add_flag("-q,--quiet", quiet, "Warnings and errors only");
+
+    parse_outcome out;
+    try {
+        app.parse(argc, argv);
+        if (cfg.interface.empty() && cfg.pcap_in.empty()) {
+            throw CLI::RequiredError("--interface or --pcap-in");
+        }
+        for (const auto& b : booting) cfg.booting.push_back(parse_booting(b));
+    } catch (const CLI::ParseError& e) {
+        out.exit_code = e.get_exit_code() == 0 ? exit_ok : exit_usage;
+        if (e.get_exit_code() == 0) {
+            out.message = app.help();
+            if (dynamic_cast<const CLI::CallForVersion*>(&e) != nullptr) {
+                out.message = "synjitsu 0.1.0\n";
+            }
+        } else {
+            out.message = std::string("synjitsu: ") + e.what() + "\n";
+        }
+        return out;
+    } catch (const std::invalid_argument& e) {
+        out.exit_code = exit_usage;
+        out.message = std::string("synjitsu: ") + e.what() + "\n";
+        return out;
+    }
+    if (quiet > 0) cfg.verbosity = -1;
+    cfg.limits.max_age_ns = static_cast<std::uint64_t>(std::llround(max_age_s * 1e9));
+    out.cfg = std::move(cfg);
+    return out;
+}
+
+}  // namespace jitsu::synjitsu

@@ -1,0 +1,216 @@
+#include "synjitsu/syn_queue_writer.h"
+
+#include <algorithm>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "common/format.h"
+#include "synjitsu/syn_builder.h"
+
+namespace jitsu::synjitsu {
+
+const char* to_string(syn_result r) {
+    switch (r) {
+        case syn_result::queued: return "queued";
+        case syn_result::deduplicated: return "deduplicated";
+        case syn_result::dropped_ip_limit: return "dropped_ip_limit";
+        case syn_result::dropped_global_limit: return "dropped_global_limit";
+        case syn_result::dropped_backlog: return "dropped_backlog";
+        case syn_result::bad_record: return "bad_record";
+    }
+    return "?";
+}
+
+syn_queue_writer::syn_queue_writer(booting_table& table, queue_store& store, metrics& m,
+                                   writer_limits limits, isn_key key)
+    : table_(table), store_(store), metrics_(m), limits_(limits), key_(key) {
+    tuples_.reserve(limits_.global);
+}
+
+syn_result syn_queue_writer::on_syn(const packet::parsed_frame& frame,
+                                    std::span<const std::uint8_t> bytes, std::uint64_t now_ns) {
+    ++metrics_.syns_received;
+    const auto tuple = syn_tuple(frame);
+    if (!tuple) {
+        ++metrics_.parse_failures;
+        return syn_result::bad_record;
+    }
+    // A retransmission: no allocation, the write is folded or scheduled.
+    if (auto it = tuples_.find(*tuple); it != tuples_.end()) {
+        tuple_state& st = it->second;
+        ++metrics_.syns_deduplicated;
+        st.last_ns = std::max(st.last_ns, now_ns);
+        ++st.unsynced;
+        if (!st.waiting && !st.writing) {
+            if (queue_.size() >= limits_.pending) {
+                // Stays in unsynced: the next write of this tuple carries it.
+                ++metrics_.syns_dropped_backlog;
+            } else {
+                enqueue(*tuple, st);
+            }
+        }
+        pump();
+        return syn_result::deduplicated;
+    }
+    vm_entry* vm = table_.lookup(tuple->local_ip);
+    if (vm == nullptr) return syn_result::bad_record;
+    if (vm->queued >= limits_.per_ip) {
+        ++metrics_.syns_dropped_ip_limit;
+        return syn_result::dropped_ip_limit;
+    }
+    if (tuples_.size() >= limits_.global) {
+        ++metrics_.syns_dropped_global_limit;
+        return syn_result::dropped_global_limit;
+    }
+    if (queue_.size() >= limits_.pending) {
+        ++metrics_.syns_dropped_backlog;
+        return syn_result::dropped_backlog;
+    }
+    auto record = build_queued_syn(frame, bytes, now_ns, key_);
+    if (!record) {
+        ++metrics_.parse_failures;
+        return syn_result::bad_record;
+    }
+    tuple_state st;
+    st.record = std::move(*record);
+    st.last_ns = now_ns;
+    st.unsynced = 1;
+    auto [it, inserted] = tuples_.emplace(*tuple, std::move(st));
+    ++vm->queued;
+    ++metrics_.syns_queued;
+    enqueue(*tuple, it->second);
+    pump();
+    return syn_result::queued;
+}
+
+void syn_queue_writer::enqueue(const four_tuple& tuple, tuple_state& st) {
+    st.waiting = true;
+    queue_.push_back(tuple);
+    update_gauges();
+}
+
+void syn_queue_writer::pump() {
+    if (pumping_) return;  // a synchronous completion re-entered: the loop below goes on
+    pumping_ = true;
+    while (in_flight_ < limits_.in_flight && !queue_.empty()) {
+        const four_tuple tuple = queue_.front();
+        queue_.pop_front();
+        auto it = tuples_.find(tuple);
+        if (it == tuples_.end()) continue;  // forgotten meanwhile
+        tuple_state& st = it->second;
+        st.waiting = false;
+        const vm_entry* vm = table_.lookup(tuple.local_ip);
+        if (vm == nullptr || !vm->active()) {
+            metrics_.syns_dropped_inactive += st.unsynced;
+            st.unsynced = 0;
+            continue;
+        }
+        const std::uint32_t delta = st.unsynced;
+        st.unsynced = 0;
+        st.writing = true;
+        ++in_flight_;
+        store_.add(st.record, delta,
+                   [this, tuple, delta](store_outcome o) { complete(tuple, delta, o); });
+    }
+    pumping_ = false;
+    update_gauges();
+}
+
+void syn_queue_writer::complete(const four_tuple& tuple, std::uint32_t delta,
+                                store_outcome outcome) {
+    --in_flight_;
+    auto it = tuples_.find(tuple);
+    tuple_state* st = it == tuples_.end() ? nullptr : &it->second;
+    if (st != nullptr) st->writing = false;
+    switch (outcome) {
+        case store_outcome::written:
+            ++metrics_.xenstore_records_written;
+            if (st != nullptr) st->written = true;
+            break;
+        case store_outcome::updated:
+            ++metrics_.xenstore_counts_updated;
+            if (st != nullptr) st->written = true;
+            break;
+        case store_outcome::managed:
+            metrics_.syns_dropped_managed += delta;
+            if (on_managed_) on_managed_(tuple.local_ip);  // forgets the IP's tuples
+            st = nullptr;
+            break;
+        case store_outcome::removed:
+        case store_outcome::failed:
+            ++metrics_.xenstore_errors;
+            // Never stored: forget it, so a retransmission may try again.
+            if (st != nullptr && !st->written) {
+                release(tuple);
+                st = nullptr;
+            }
+            break;
+    }
+    if (st != nullptr && st->unsynced > 0 && !st->waiting) {
+        if (queue_.size() < limits_.pending) {
+            enqueue(tuple, *st);
+        } else {
+            ++metrics_.syns_dropped_backlog;
+        }
+    }
+    pump();
+}
+
+void syn_queue_writer::release(const four_tuple& tuple) {
+    if (tuples_.erase(tuple) == 0) return;
+    if (vm_entry* vm = table_.lookup(tuple.local_ip); vm != nullptr && vm->queued > 0) {
+        --vm->queued;
+    }
+    update_gauges();
+}
+
+void syn_queue_writer::prune(std::uint64_t now_ns) {
+    if (limits_.max_age_ns == 0) return;
+    std::vector<four_tuple> old;
+    for (const auto& [tuple, st] : tuples_) {
+        if (!st.writing && now_ns > st.last_ns && now_ns - st.last_ns > limits_.max_age_ns) {
+            old.push_back(tuple);
+        }
+    }
+    // Deterministic order (offline output must not depend on hash order).
+    std::sort(old.begin(), old.end());
+    for (const auto& tuple : old) {
+        const bool written = tuples_.at(tuple).written;
+        release(tuple);
+        ++metrics_.syns_pruned;
+        if (!written) continue;
+        store_.remove(tuple, [this, tuple](store_outcome o) {
+            if (o == store_outcome::removed) {
+                ++metrics_.xenstore_records_removed;
+            } else if (o == store_outcome::failed) {
+                ++metrics_.xenstore_errors;
+                spdlog::warn("could not remove the pruned record of {}", tuple);
+            }
+        });
+    }
+}
+
+void syn_queue_writer::forget_ip(const ip_address& ip) {
+    for (auto it = tuples_.begin(); it != tuples_.end();) {
+        if (it->first.local_ip == ip && !it->second.writing) {
+            metrics_.syns_dropped_inactive += it->second.unsynced;
+            it = tuples_.erase(it);
+        } else if (it->first.local_ip == ip) {
+            // Its transaction finds the VM inactive or managed; forget it afterwards.
+            it->second.unsynced = 0;
+            it = tuples_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    if (vm_entry* vm = table_.lookup(ip)) vm->queued = 0;
+    update_gauges();
+}
+
+void syn_queue_writer::update_gauges() {
+    metrics_.queued_tuples = tuples_.size();
+    metrics_.pending_writes = queue_.size() + in_flight_;
+}
+
+}  // namespace jitsu::synjitsu
