@@ -193,6 +193,32 @@ TEST_F(xenstore_client_reconnect, requests_fail_fast_while_server_is_down) {
     });
 }
 
+TEST_F(xenstore_client_reconnect, transaction_slot_waiters_are_released_by_a_drop) {
+    run([&]() -> asio::awaitable<void> {
+        auto o = options();
+        o.max_transactions = 1;
+        client c(io.get_executor(), o);
+        CO_ASSERT((co_await c.connect()).ok());
+        auto t1 = co_await c.transaction_start();
+        CO_ASSERT(t1.ok());
+        std::optional<result<tx_id>> t2;
+        asio::co_spawn(
+            io, [&]() -> asio::awaitable<void> { t2.emplace(co_await c.transaction_start()); },
+            asio::detached);
+        co_await sleep_for(10ms);
+        CO_ASSERT(!t2.has_value());
+        server.drop_connections();
+        CO_ASSERT(co_await eventually([&] { return t2.has_value(); }));
+        EXPECT_EQ(t2->error(), client_errc::not_connected);
+        // After the reconnect the slot of the dead transaction is free again.
+        CO_ASSERT(co_await eventually([&] { return c.connected(); }));
+        auto t3 = co_await c.transaction_start();
+        CO_ASSERT(t3.ok());
+        EXPECT_TRUE((co_await c.transaction_end(*t3, true)).ok());
+        EXPECT_EQ((co_await c.transaction_end(*t1, true)).error(), client_errc::transaction_lost);
+    });
+}
+
 TEST_F(xenstore_client_reconnect, no_reconnect_when_disabled) {
     run([&]() -> asio::awaitable<void> {
         auto o = options();

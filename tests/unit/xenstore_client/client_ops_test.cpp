@@ -444,5 +444,74 @@ TEST_F(xenstore_client_ops, transact_body_error_aborts_without_retry) {
     });
 }
 
+TEST_F(xenstore_client_ops, transaction_slots_wait_for_a_free_one) {
+    run([&]() -> asio::awaitable<void> {
+        auto o = options();
+        o.max_transactions = 2;
+        client c(io.get_executor(), o);
+        CO_ASSERT((co_await c.connect()).ok());
+        auto t1 = co_await c.transaction_start();
+        auto t2 = co_await c.transaction_start();
+        CO_ASSERT(t1.ok() && t2.ok());
+        std::optional<result<tx_id>> t3, t4;
+        asio::co_spawn(
+            io, [&]() -> asio::awaitable<void> { t3.emplace(co_await c.transaction_start()); },
+            asio::detached);
+        co_await sleep_for(20ms);
+        EXPECT_FALSE(t3.has_value());  // waiting, not sent
+        EXPECT_EQ(server.count(XS_TRANSACTION_START), 2u);
+
+        CO_ASSERT((co_await c.transaction_end(*t1, false)).ok());
+        CO_ASSERT(co_await eventually([&] { return t3.has_value(); }));
+        CO_ASSERT(t3->ok());
+        // Ending a transaction twice does not free a second slot.
+        EXPECT_FALSE((co_await c.transaction_end(*t1, false)).ok());
+        asio::co_spawn(
+            io, [&]() -> asio::awaitable<void> { t4.emplace(co_await c.transaction_start()); },
+            asio::detached);
+        co_await sleep_for(20ms);
+        EXPECT_FALSE(t4.has_value());
+        // A commit that fails with EAGAIN ends the transaction too: its slot is free.
+        server.eagain_commits = 1;
+        EXPECT_EQ((co_await c.transaction_end(*t2, true)).error(),
+                  std::errc::resource_unavailable_try_again);
+        CO_ASSERT(co_await eventually([&] { return t4.has_value(); }));
+        CO_ASSERT(t4->ok());
+        CO_ASSERT((co_await c.transaction_end(**t3, true)).ok());
+        CO_ASSERT((co_await c.transaction_end(**t4, false)).ok());
+        EXPECT_EQ(server.max_open_transactions_seen(), 2u);
+    });
+}
+
+TEST_F(xenstore_client_ops, concurrent_transacts_share_the_slots) {
+    run([&]() -> asio::awaitable<void> {
+        auto o = options();
+        o.max_transactions = 3;
+        client c(io.get_executor(), o);
+        CO_ASSERT((co_await c.connect()).ok());
+        constexpr int n = 20;
+        int ok = 0, failed = 0;
+        for (int i = 0; i < n; ++i) {
+            asio::co_spawn(
+                io,
+                [&, i]() -> asio::awaitable<void> {
+                    auto path = numbered("/many/", i);
+                    auto r = co_await c.transact(
+                        [&](tx_id tx) -> asio::awaitable<result<void>> {
+                            co_return co_await c.write(path, "v", tx);
+                        },
+                        100);
+                    ++(r ? ok : failed);
+                },
+                asio::detached);
+        }
+        CO_ASSERT(co_await eventually([&] { return ok + failed == n; }));
+        EXPECT_EQ(ok, n);
+        EXPECT_LE(server.max_open_transactions_seen(), 3u);
+        EXPECT_EQ(server.open_transactions(), 0u);
+        EXPECT_EQ(server.nodes.count(numbered("/many/", n - 1)), 1u);
+    });
+}
+
 }  // namespace
 }  // namespace jitsu::xenstore::testing

@@ -419,6 +419,7 @@ std::vector<std::uint8_t> fake_xenstored::answer(std::uint32_t session_id, const
             if (h.tx_id != 0) return err(EINVAL);
             auto id = next_tx_++;
             txs_[id] = tx_state{nodes, generation_, {}, session_id};
+            max_txs_ = std::max(max_txs_, txs_.size());
             auto body = std::to_string(id);
             body.push_back('\0');
             return reply(body);

@@ -42,6 +42,7 @@ class fake_xenstored {
     std::size_t sessions() const { return sessions_.size(); }
     std::size_t accepted() const { return accepted_; }
     std::size_t open_transactions() const;
+    std::size_t max_open_transactions_seen() const { return max_txs_; }
 
     // --- Knobs ---
     // Answer EAGAIN to this many commits (then behave normally).
@@ -110,6 +111,7 @@ class fake_xenstored {
     std::map<std::string, std::vector<std::string>> perms_;
     std::deque<held_request> held_;
     std::size_t max_held_ = 0;
+    std::size_t max_txs_ = 0;
 };
 
 }  // namespace jitsu::xenstore::testing

@@ -117,6 +117,7 @@ TEST_F(xenstore_client_xenstored, blocking_basics) {
     ASSERT_TRUE(c.mkdir("/jitsu/vm/u1/config").ok());
     auto names = c.directory("/jitsu/vm/u1");
     ASSERT_TRUE(names.ok());
+    std::sort(names->begin(), names->end());  // xenstored lists in creation order
     EXPECT_EQ(*names, (std::vector<std::string>{"config", "state"}));
     EXPECT_EQ(c.get_domain_path(7).value(), "/local/domain/7");
 

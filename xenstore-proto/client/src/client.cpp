@@ -128,23 +128,38 @@ asio::awaitable<result<std::vector<permission>>> get_perms_op(self_ptr self, out
 }
 
 asio::awaitable<result<tx_id>> transaction_start_op(self_ptr self) {
+    auto slot = co_await client_impl::acquire_tx_slot(self);
+    if (!slot) co_return slot.error();
+    const tx_id starting{0, *slot};
     // (Built outside the co_await: GCC 12 mishandles an initializer_list inside one.)
     auto msg = self->build(XS_TRANSACTION_START, {}, {""});
     auto r = co_await client_impl::request(self, std::move(msg), {});
-    if (r.ec) co_return r.ec;
+    if (r.ec) {
+        self->release_tx_slot(starting);
+        co_return r.ec;
+    }
     auto digits = strip_nul(r.payload);
     std::uint32_t id = 0;
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
-    if (ec != std::errc{} || end != digits.data() + digits.size() || id == 0) {
+    if (ec != std::errc{} || end != digits.data() + digits.size() || id == 0 ||
+        r.connection != *slot) {
+        self->release_tx_slot(starting);
         co_return client_errc::bad_reply;
     }
-    co_return tx_id{id, r.connection};
+    tx_id tx{id, r.connection};
+    self->tx_started(tx);
+    co_return tx;
 }
 
 asio::awaitable<result<void>> transaction_end_op(self_ptr self, tx_id tx, bool commit) {
     if (!tx) co_return xs_error(EINVAL);
     auto msg = self->build(XS_TRANSACTION_END, tx, {commit ? "T" : "F"});
-    co_return co_await ack_op(std::move(self), std::move(msg), tx);
+    auto r = co_await client_impl::request(self, std::move(msg), tx);
+    // Whatever the answer (EAGAIN included), the server has forgotten the transaction.
+    // Only a lost connection leaves it unknown, and that frees every slot anyway.
+    self->release_tx_slot(tx);
+    if (r.ec) co_return r.ec;
+    co_return result<void>{};
 }
 
 asio::awaitable<result<void>> first_error_op(self_ptr self, std::vector<outgoing> msgs, tx_id tx) {

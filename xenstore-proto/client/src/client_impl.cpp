@@ -189,6 +189,7 @@ asio::awaitable<result<void>> client_impl::connect(self_ptr self) {
 void client_impl::start_connection(conn_ptr conn) {
     conn->epoch = ++epoch_counter_;
     conn_ = conn;
+    reset_tx_slots();
     state_ = state::connected;
     ++stats_.connects;
     auto self = shared_from_this();
@@ -223,6 +224,7 @@ void client_impl::connection_failed(const conn_ptr& conn, std::error_code reason
     ++stats_.disconnects;
     if (reason == client_errc::protocol_error) ++stats_.protocol_errors;
     fail_all(client_errc::connection_lost);
+    reset_tx_slots();  // the server dropped our transactions; waiters see not_connected
     notify_state(connection_state::disconnected, reason);
     // The handler may have closed the client or called connect() itself.
     if (options_.reconnect && state_ == state::idle) {
@@ -268,6 +270,7 @@ void client_impl::close() {
     }
     reconnect_timer_.cancel();
     fail_all(client_errc::closed);
+    reset_tx_slots();
 }
 
 void client_impl::fail_all(std::error_code ec) {
@@ -286,6 +289,51 @@ void client_impl::notify_state(connection_state s, std::error_code reason) {
         handler(s, reason);
     } catch (...) {  // NOLINT(bugprone-empty-catch): handlers must not throw
     }
+}
+
+// --- Transaction slots ---
+
+asio::awaitable<result<std::uint64_t>> client_impl::acquire_tx_slot(self_ptr self) {
+    for (;;) {
+        if (self->state_ == state::closed) co_return client_errc::closed;
+        if (self->state_ != state::connected || !self->conn_) co_return client_errc::not_connected;
+        auto limit = self->options_.max_transactions;
+        if (limit == 0 || self->tx_reserved_ < limit) {
+            ++self->tx_reserved_;
+            co_return self->conn_->epoch;
+        }
+        // Woken (FIFO) when a slot frees up or the connection goes: check again.
+        co_await asio::async_initiate<decltype(use_awaitable), void(bool)>(
+            [&self](auto handler) {
+                using done_t = detail::completion_for<bool, decltype(handler)>;
+                self->tx_waiters_.push_back(
+                    std::make_shared<done_t>(std::move(handler), self->ex_));
+            },
+            use_awaitable);
+    }
+}
+
+void client_impl::tx_started(tx_id tx) {
+    if (conn_ && conn_->epoch == tx.connection) open_txs_.insert(tx.id);
+}
+
+void client_impl::release_tx_slot(tx_id tx) {
+    if (!conn_ || conn_->epoch != tx.connection) return;  // freed by a reconnect already
+    if (tx.id != 0 && open_txs_.erase(tx.id) == 0) return;  // not ours, or ended twice
+    if (tx_reserved_ > 0) --tx_reserved_;
+    if (!tx_waiters_.empty()) {
+        auto next = std::move(tx_waiters_.front());
+        tx_waiters_.pop_front();
+        next->complete(true);
+    }
+}
+
+void client_impl::reset_tx_slots() {
+    tx_reserved_ = 0;
+    open_txs_.clear();
+    auto waiters = std::move(tx_waiters_);
+    tx_waiters_.clear();
+    for (auto& w : waiters) w->complete(true);
 }
 
 // --- Receiving ---

@@ -108,6 +108,14 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
                                                                     std::vector<outgoing> msgs,
                                                                     tx_id tx);
 
+    // Transaction slots (client_options::max_transactions). acquire returns the epoch
+    // of the connection the slot belongs to; a slot is held from transaction_start until
+    // the matching transaction_end (or a reconnect, which frees them all).
+    static asio::awaitable<result<std::uint64_t>> acquire_tx_slot(self_ptr self);
+    void tx_started(tx_id tx);
+    // Frees the slot of a failed start (id 0) or of an ended transaction.
+    void release_tx_slot(tx_id tx);
+
     static asio::awaitable<result<void>> watch(self_ptr self, std::string path, std::string token,
                                                watch_handler handler);
     static asio::awaitable<result<void>> unwatch(self_ptr self, std::string path,
@@ -153,6 +161,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
     void start_connection(conn_ptr conn);
     void connection_failed(const conn_ptr& conn, std::error_code reason);
     void fail_all(std::error_code ec);
+    void reset_tx_slots();
     void notify_state(connection_state s, std::error_code reason);
     void register_watch_on_server(const std::string& path, const std::string& token);
 
@@ -180,6 +189,10 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
     std::deque<queued> queue_;
     std::size_t in_flight_ = 0;                    // sent, reply not yet seen
     std::unordered_set<std::uint32_t> abandoned_;  // sent, timed out, reply still due
+
+    std::size_t tx_reserved_ = 0;                  // transactions starting or open
+    std::unordered_set<std::uint32_t> open_txs_;  // ids started on this connection
+    std::deque<std::shared_ptr<detail::completion<bool>>> tx_waiters_;
 
     std::map<std::string, std::shared_ptr<watch_entry>, std::less<>> watches_;  // by token
     state_handler state_handler_;

@@ -66,6 +66,10 @@ struct client_options {
     std::size_t max_in_flight = 64;
     // Requests waiting to be sent; beyond this new requests fail with queue_full.
     std::size_t max_queued = 65536;
+    // Open transactions per connection (xenstored's per-connection quota is 10; one
+    // more fails with ENOSPC). transaction_start() beyond this waits until another
+    // transaction ends (FIFO). Zero: no limit.
+    std::size_t max_transactions = 10;
 };
 
 // A transaction as the client knows it: the server's id and the connection it was
@@ -170,6 +174,9 @@ class client {
         std::span<const std::string_view> paths, tx_id tx = {});
 
     // --- Transactions. ---
+    // Waits for a slot when options().max_transactions are open on this connection.
+    // Every started transaction must be ended (commit or abort) to free its slot; a
+    // reconnect frees them all.
     asio::awaitable<result<tx_id>> transaction_start();
     // commit = false aborts. Commit may fail with EAGAIN (a conflicting change).
     asio::awaitable<result<void>> transaction_end(tx_id tx, bool commit);
