@@ -192,13 +192,11 @@ void syn_queue_writer::prune(std::uint64_t now_ns) {
 }
 
 void syn_queue_writer::forget_ip(const ip_address& ip) {
+    // A transaction still running for one of these tuples completes as managed or as
+    // a write the VM will take; it finds its tuple gone and forgets it.
     for (auto it = tuples_.begin(); it != tuples_.end();) {
-        if (it->first.local_ip == ip && !it->second.writing) {
+        if (it->first.local_ip == ip) {
             metrics_.syns_dropped_inactive += it->second.unsynced;
-            it = tuples_.erase(it);
-        } else if (it->first.local_ip == ip) {
-            // Its transaction finds the VM inactive or managed; forget it afterwards.
-            it->second.unsynced = 0;
             it = tuples_.erase(it);
         } else {
             ++it;

@@ -1,0 +1,290 @@
+// The Xenstore side against a real jitsu-xenstored (spawned on a private socket): the
+// record as written, count updates, the take-over protocol (managed -> nothing written,
+// and a guest taking the queue while SYNs keep arriving loses or doubles nothing), and
+// the booting watch.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "frames.h"
+#include "synjitsu/engine.h"
+#include "synjitsu/syn_builder.h"
+#include "synjitsu/xenstore_queue_store.h"
+#include "synjitsu/xenstore_state.h"
+#include "xenstore/blocking_client.h"
+
+extern char** environ;
+
+namespace jitsu::synjitsu {
+namespace {
+
+using test::bytes;
+using namespace std::chrono_literals;
+
+// jitsu-xenstored on a socket in a fresh temporary directory, killed at the end.
+class xenstored_process {
+  public:
+    xenstored_process() {
+        char tmpl[] = "/tmp/sj-xs-XXXXXX";
+        dir_ = ::mkdtemp(tmpl);
+        socket_ = dir_ + "/socket";
+        const std::string bin = std::string(JITSU_BINARY_DIR) + "/bin/jitsu-xenstored";
+        std::vector<std::string> args = {bin, "--socket", socket_};
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        if (posix_spawn(&pid_, bin.c_str(), nullptr, nullptr, argv.data(), environ) != 0) pid_ = 0;
+        for (int i = 0; i < 200 && !std::filesystem::exists(socket_); ++i) {
+            std::this_thread::sleep_for(10ms);
+        }
+    }
+    ~xenstored_process() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGTERM);
+            int st = 0;
+            ::waitpid(pid_, &st, 0);
+        }
+        std::filesystem::remove_all(dir_);
+    }
+    bool ok() const { return pid_ > 0 && std::filesystem::exists(socket_); }
+    xenstore::client_options options() const {
+        xenstore::client_options o;
+        o.socket_path = socket_;
+        o.reconnect = false;
+        return o;
+    }
+
+  private:
+    std::string dir_;
+    std::string socket_;
+    pid_t pid_ = 0;
+};
+
+class null_frames final : public frame_sink {
+  public:
+    bool send(std::span<const std::uint8_t>, std::uint64_t) override { return true; }
+};
+
+struct xenstore_fixture : ::testing::Test {
+    xenstored_process daemon;
+    boost::asio::io_context io;
+    std::unique_ptr<xenstore::client> client;
+    std::unique_ptr<xenstore::blocking_client> inspect;
+
+    void SetUp() override {
+        ASSERT_TRUE(daemon.ok()) << "jitsu-xenstored did not start";
+        client = std::make_unique<xenstore::client>(io.get_executor(), daemon.options());
+        bool done = false;
+        std::error_code ec;
+        boost::asio::co_spawn(
+            io,
+            [&]() -> xenstore::asio::awaitable<void> {
+                auto r = co_await client->connect();
+                ec = r.error();
+                done = true;
+            },
+            boost::asio::detached);
+        ASSERT_TRUE(run_until([&] { return done; }));
+        ASSERT_FALSE(ec) << ec.message();
+        inspect = std::make_unique<xenstore::blocking_client>(daemon.options());
+        ASSERT_TRUE(inspect->connect().ok());
+    }
+    void TearDown() override {
+        if (client) client->close();
+        io.poll();
+    }
+    template <class F>
+    bool run_until(F done, std::chrono::milliseconds limit = 10s) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while (!done() && std::chrono::steady_clock::now() < deadline) {
+            io.run_one_for(10ms);
+            if (io.stopped()) io.restart();
+        }
+        return done();
+    }
+    std::string read(const std::string& path) {
+        auto r = inspect->read(path);
+        return r.ok() ? *r : "<" + r.error().message() + ">";
+    }
+};
+
+TEST_F(xenstore_fixture, record_written_then_count_updated) {
+    xenstore_queue_store store(*client);
+    const bytes frame = test::tcp_frame({});
+    const auto parsed = packet::parse_frame(frame);
+    const queued_syn syn = *build_queued_syn(*parsed, frame, 42, offline_isn_key);
+    std::vector<store_outcome> outcomes;
+    store.add(syn, 1, [&](store_outcome o) { outcomes.push_back(o); });
+    ASSERT_TRUE(run_until([&] { return outcomes.size() == 1; }));
+    EXPECT_EQ(outcomes[0], store_outcome::written);
+    const std::string node = "/ip/10-0-0-10/80/10-0-0-101/40001/syn/";
+    for (const auto& [name, value] : encode_queued_syn(syn)) {
+        EXPECT_EQ(read(node + std::string(name)), value) << name;
+    }
+    EXPECT_EQ(read(node + "count"), "1");
+    store.add(syn, 2, [&](store_outcome o) { outcomes.push_back(o); });
+    ASSERT_TRUE(run_until([&] { return outcomes.size() == 2; }));
+    EXPECT_EQ(outcomes[1], store_outcome::updated);
+    EXPECT_EQ(read(node + "count"), "3");
+    EXPECT_EQ(read(node + "sequence"), "1111");  // the rest untouched
+}
+
+TEST_F(xenstore_fixture, managed_ip_gets_nothing_written) {
+    ASSERT_TRUE(inspect->write("/ip/10-0-0-10", "managed").ok());
+    xenstore_queue_store store(*client);
+    const bytes frame = test::tcp_frame({});
+    const auto parsed = packet::parse_frame(frame);
+    const queued_syn syn = *build_queued_syn(*parsed, frame, 42, offline_isn_key);
+    std::vector<store_outcome> outcomes;
+    store.add(syn, 1, [&](store_outcome o) { outcomes.push_back(o); });
+    store.remove(syn.tuple, [&](store_outcome o) { outcomes.push_back(o); });
+    ASSERT_TRUE(run_until([&] { return outcomes.size() == 2; }));
+    EXPECT_EQ(outcomes[0], store_outcome::managed);
+    EXPECT_EQ(outcomes[1], store_outcome::managed);
+    auto children = inspect->directory("/ip/10-0-0-10");
+    ASSERT_TRUE(children.ok());
+    EXPECT_TRUE(children->empty());
+}
+
+// What the guest does (syn_queue.h): one transaction reads every record under
+// /ip/<ip>, removes them, writes managed; EAGAIN -> again. Returns the SYNs taken.
+std::uint64_t guest_take_over(xenstore::blocking_client& xs, const std::string& root) {
+    for (int attempt = 0; attempt < 200; ++attempt) {
+        auto tx = xs.transaction_start();
+        if (!tx.ok()) continue;
+        std::uint64_t taken = 0;
+        bool failed = false;
+        auto ls = [&](const std::string& p) {
+            auto r = xs.directory(p, *tx);
+            if (!r.ok()) {
+                if (r.error() != std::errc::no_such_file_or_directory) failed = true;
+                return std::vector<std::string>{};
+            }
+            return *r;
+        };
+        for (const auto& port : ls(root)) {
+            for (const auto& rip : ls(root + "/" + port)) {
+                for (const auto& rport : ls(root + "/" + port + "/" + rip)) {
+                    const std::string conn = root + "/" + port + "/" + rip + "/" + rport;
+                    auto count = xs.read(conn + "/syn/count", *tx);
+                    if (count.ok()) taken += std::stoull(*count);
+                    if (!xs.rm(conn, *tx).ok()) failed = true;
+                }
+            }
+        }
+        if (!xs.write(root, "managed", *tx).ok()) failed = true;
+        auto end = xs.transaction_end(*tx, !failed);
+        if (!failed && end.ok()) return taken;
+    }
+    return UINT64_MAX;
+}
+
+TEST_F(xenstore_fixture, take_over_race_loses_and_doubles_nothing) {
+    xenstore_queue_store store(*client);
+    null_frames sink;
+    for (int round = 0; round < 4; ++round) {
+        metrics m;
+        engine eng(sink, store, m, writer_limits{}, offline_isn_key);
+        const ip_address vm(ipv4_address(10, 0, 2, static_cast<std::uint8_t>(round)));
+        eng.add_vm(vm, test::vm_mac, vm_source::command_line, 0);
+        std::atomic<std::uint64_t> taken{0};
+        std::atomic<bool> guest_done{false};
+        std::thread guest([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(2 + 3 * round));
+            xenstore::blocking_client xs(daemon.options());
+            if (xs.connect().ok()) taken = guest_take_over(xs, ip_root(vm));
+            guest_done = true;
+        });
+        // SYNs keep coming (30 tuples, each sent 3 times) while the guest takes over.
+        std::uint64_t sent = 0;
+        for (int rep = 0; rep < 3; ++rep) {
+            for (std::uint16_t p = 0; p < 30; ++p) {
+                eng.on_frame(test::tcp_frame({.dst = vm, .sport = static_cast<std::uint16_t>(1000 + p)}),
+                             sent);
+                ++sent;
+                io.poll();
+                if (io.stopped()) io.restart();
+                std::this_thread::sleep_for(100us);
+            }
+        }
+        ASSERT_TRUE(run_until([&] { return guest_done.load() && eng.writer().idle(); }));
+        guest.join();
+        ASSERT_NE(taken.load(), UINT64_MAX) << "guest could not commit";
+        // Whatever the guest did not take was written after it (none allowed once
+        // managed), or dropped because it was managed / no longer served.
+        std::uint64_t left = 0;
+        auto ports = inspect->directory(ip_root(vm));
+        if (ports.ok()) {
+            for (const auto& port : *ports) {
+                auto rips = inspect->directory(ip_root(vm) + "/" + port);
+                for (const auto& rip : rips.value_or({})) {
+                    auto rports = inspect->directory(ip_root(vm) + "/" + port + "/" + rip);
+                    left += rports.value_or({}).size();
+                }
+            }
+        }
+        EXPECT_EQ(left, 0U) << "records written after managed (round " << round << ")";
+        EXPECT_EQ(read(ip_root(vm)), "managed");
+        // Every SYN is accounted for exactly once: taken by the guest, refused by the
+        // managed check, dropped while waiting, or (once synjitsu knew) left to the VM.
+        EXPECT_EQ(taken + m.syns_dropped_managed + m.syns_dropped_inactive + m.ignored_inactive,
+                  sent)
+            << "round " << round << ": taken " << taken << " managed " << m.syns_dropped_managed
+            << " inactive " << m.syns_dropped_inactive << " ignored " << m.ignored_inactive;
+        EXPECT_EQ(m.xenstore_errors, 0U);
+        if (taken < sent) {
+            EXPECT_EQ(eng.table().lookup(vm)->state, vm_state::managed);
+        }
+    }
+}
+
+TEST_F(xenstore_fixture, booting_watch_adds_removes_and_counts_bad_values) {
+    null_frames sink;
+    metrics m;
+    xenstore_queue_store store(*client);
+    engine eng(sink, store, m, writer_limits{}, offline_isn_key);
+    xenstore_state state(*client, eng, [] { return std::uint64_t{0}; });
+    bool started = false;
+    boost::asio::co_spawn(
+        io,
+        [&]() -> xenstore::asio::awaitable<void> {
+            auto r = co_await state.start();
+            EXPECT_TRUE(r.ok());
+            started = true;
+        },
+        boost::asio::detached);
+    ASSERT_TRUE(run_until([&] { return started; }));
+    ASSERT_TRUE(inspect->write("/synjitsu/booting/10-0-0-10", "02:00:00:00:00:10").ok());
+    ASSERT_TRUE(inspect->write("/synjitsu/booting/fd00-0000-0000-0000-0000-0000-0000-0010",
+                               "02:00:00:00:00:10").ok());
+    ASSERT_TRUE(inspect->write("/synjitsu/booting/10-0-0-300", "02:00:00:00:00:10").ok());
+    ASSERT_TRUE(inspect->write("/synjitsu/booting/10-0-0-12", "not-a-mac").ok());
+    EXPECT_TRUE(run_until([&] { return eng.table().size() == 2 && !state.busy(); }));
+    EXPECT_NE(eng.table().lookup(test::vm_ip), nullptr);
+    EXPECT_NE(eng.table().lookup(test::vm6_ip), nullptr);
+    EXPECT_GE(m.bad_xenstore_values, 2U);
+    // The guest takes over: managed.
+    ASSERT_TRUE(inspect->write("/ip/10-0-0-10", "managed").ok());
+    EXPECT_TRUE(run_until([&] { return eng.table().lookup(test::vm_ip)->state == vm_state::managed; }));
+    // jitsu-dns removes the booting node: forgotten.
+    ASSERT_TRUE(inspect->rm("/synjitsu/booting/fd00-0000-0000-0000-0000-0000-0000-0010").ok());
+    EXPECT_TRUE(run_until([&] { return eng.table().lookup(test::vm6_ip) == nullptr; }));
+}
+
+}  // namespace
+}  // namespace jitsu::synjitsu
