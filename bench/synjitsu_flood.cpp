@@ -1,8 +1,8 @@
 // synjitsu_flood: the load generator and ARP prober of bench/synjitsu-flood.
 //
 //   synjitsu_flood flood --interface IF --src-mac M --dst-mac M --dst-ip IP --seconds S
-//       Sends TCP SYNs as fast as it can (AF_PACKET, sendmmsg batches) from many source
-//       addresses and ports of 10.0.128.0/17 to dst-ip:80. Prints "offered N frames in
+//       Sends TCP SYNs as fast as it can (AF_PACKET, sendmmsg batches), cycling through
+//       4096 distinct 4-tuples from 10.0.128.0/17 to dst-ip:80. Prints "offered N frames in
 //       T s = R/s".
 //   synjitsu_flood probe --interface IF --src-mac M --src-ip IP --target IP --seconds S
 //       Sends an ARP who-has every 10 ms and times the reply. Prints median/p99/max
@@ -83,37 +83,42 @@ int flood(const args& a) {
     const int fd = open_socket(a.interface, ETH_P_ALL);
     int one = 1;
     ::setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one);
+    // A ring of distinct SYNs (4-tuples), built once; the flood cycles through it so
+    // the sender's cost is the syscall, not frame building.
     constexpr std::size_t batch = 64;
-    std::vector<std::array<std::uint8_t, 128>> frames(batch);
-    std::vector<iovec> iov(batch);
-    std::vector<mmsghdr> msgs(batch);
+    constexpr std::size_t ring = 64 * batch;
+    std::vector<std::array<std::uint8_t, 128>> frames(ring);
+    std::vector<iovec> iov(ring);
+    std::vector<mmsghdr> msgs(ring);
     const auto options = std::array{packet::tcp_option::make_mss(1460),
                                     packet::tcp_option::make_sack_permitted(),
                                     packet::tcp_option::make_window_scale(7)};
-    std::uint64_t sent = 0, seq = 0;
+    for (std::size_t i = 0; i < ring; ++i) {
+        packet::ip_header_fields ip;
+        ip.src = ipv4_address(10, 0, static_cast<std::uint8_t>(128 + i / 250),
+                              static_cast<std::uint8_t>(1 + i % 250));
+        ip.dst = a.dst_ip;
+        packet::tcp_fields tcp;
+        tcp.src_port = static_cast<std::uint16_t>(1024 + i);
+        tcp.dst_port = 80;
+        tcp.seq = static_cast<std::uint32_t>(i * 2654435761U);
+        tcp.flags = packet::tcp_flags::syn;
+        tcp.window = 64240;
+        const std::size_t n = packet::build_tcp_frame(
+            frames[i], {.dst = a.dst_mac, .src = a.src_mac}, ip, tcp, options);
+        iov[i] = {frames[i].data(), n};
+        msgs[i] = {};
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    std::uint64_t sent = 0;
+    std::size_t next = 0;
     const auto start = clk::now();
     const auto end = start + std::chrono::duration<double>(a.seconds);
     while (clk::now() < end) {
-        for (std::size_t i = 0; i < batch; ++i, ++seq) {
-            packet::ip_header_fields ip;
-            ip.src = ipv4_address(10, 0, static_cast<std::uint8_t>(128 + (seq >> 24) % 128),
-                                  static_cast<std::uint8_t>(seq >> 16));
-            ip.dst = a.dst_ip;
-            packet::tcp_fields tcp;
-            tcp.src_port = static_cast<std::uint16_t>(1024 + seq % 64000);
-            tcp.dst_port = 80;
-            tcp.seq = static_cast<std::uint32_t>(seq * 2654435761U);
-            tcp.flags = packet::tcp_flags::syn;
-            tcp.window = 64240;
-            const std::size_t n = packet::build_tcp_frame(
-                frames[i], {.dst = a.dst_mac, .src = a.src_mac}, ip, tcp, options);
-            iov[i] = {frames[i].data(), n};
-            msgs[i] = {};
-            msgs[i].msg_hdr.msg_iov = &iov[i];
-            msgs[i].msg_hdr.msg_iovlen = 1;
-        }
-        const int r = ::sendmmsg(fd, msgs.data(), batch, 0);
+        const int r = ::sendmmsg(fd, &msgs[next], batch, 0);
         if (r > 0) sent += static_cast<std::uint64_t>(r);
+        next = (next + batch) % ring;
     }
     const double secs = std::chrono::duration<double>(clk::now() - start).count();
     std::printf("offered %llu frames in %.2f s = %.0f/s\n",

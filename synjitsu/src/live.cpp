@@ -56,6 +56,10 @@ class live_runner {
         pcap_live_options popts;
         popts.interface = cfg_.interface;
         popts.snaplen = std::max(2048, static_cast<int>(link->mtu) + 64);
+        popts.filter = syn_filter;
+        syn_port_ = std::make_unique<pcap_live>(io_, popts);
+        popts.filter = duty_filter;
+        popts.buffer_bytes = 1 << 20;
         port_ = std::make_unique<pcap_live>(io_, popts);
 
         xenstore::client_options xopts;
@@ -83,9 +87,11 @@ class live_runner {
             asio::detached);
 
         link_->watch([this](const link_info& info) { on_link(info); });
-        port_->start([this](std::span<const std::uint8_t> frame, std::uint64_t t) {
+        auto deliver = [this](std::span<const std::uint8_t> frame, std::uint64_t t) {
             engine_->on_frame(frame, t);
-        });
+        };
+        port_->start(deliver);
+        syn_port_->start(deliver);
         client_->on_state([this](xenstore::connection_state s, std::error_code why) {
             if (s == xenstore::connection_state::disconnected) {
                 spdlog::warn("xenstore: connection lost ({}), reconnecting", why.message());
@@ -153,9 +159,10 @@ class live_runner {
         housekeeping_timer_.async_wait([this](const boost::system::error_code& ec) {
             if (ec || stopping_) return;
             engine_->writer().prune(unix_now_ns());
-            const auto c = port_->counters();
-            metrics_.pcap_kernel_drops = c.dropped;
-            metrics_.pcap_interface_drops = c.if_dropped;
+            const auto duty = port_->counters();
+            const auto syns = syn_port_->counters();
+            metrics_.pcap_kernel_drops = duty.dropped + syns.dropped;
+            metrics_.pcap_interface_drops = duty.if_dropped + syns.if_dropped;
             write_metrics();
             housekeeping();
         });
@@ -191,6 +198,7 @@ class live_runner {
         stopping_ = true;
         exit_code_ = code;
         port_->stop();
+        syn_port_->stop();
         announce_timer_.cancel();
         housekeeping_timer_.cancel();
         signals_.cancel();
@@ -218,7 +226,8 @@ class live_runner {
     asio::io_context io_{1};
     metrics metrics_;
     std::unique_ptr<link_monitor> link_;
-    std::unique_ptr<pcap_live> port_;
+    std::unique_ptr<pcap_live> port_;      // ARP/NDP duty; also sends
+    std::unique_ptr<pcap_live> syn_port_;  // SYNs
     std::unique_ptr<xenstore::client> client_;
     std::unique_ptr<xenstore_queue_store> store_;
     std::unique_ptr<engine> engine_;

@@ -9,11 +9,15 @@
 
 namespace jitsu::synjitsu {
 
+const char* const duty_filter =
+    "arp or (ip6 and ip6[6] == 58 and (ip6[40] == 135 or ip6[40] == 136))";
+const char* const syn_filter =
+    "(ip and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn)"
+    " or (ip6 and ip6[6] == 6 and ip6[53] & 0x12 == 0x02)";
 const char* const capture_filter =
-    "arp"
+    "arp or (ip6 and ip6[6] == 58 and (ip6[40] == 135 or ip6[40] == 136))"
     " or (ip and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn)"
-    " or (ip6 and ip6[6] == 6 and ip6[53] & 0x12 == 0x02)"
-    " or (ip6 and ip6[6] == 58 and (ip6[40] == 135 or ip6[40] == 136))";
+    " or (ip6 and ip6[6] == 6 and ip6[53] & 0x12 == 0x02)";
 
 namespace {
 
@@ -49,7 +53,7 @@ pcap_live::pcap_live(boost::asio::io_context& io, pcap_live_options options)
             throw std::runtime_error(options_.interface + ": not an Ethernet interface");
         }
         bpf_program prog{};
-        check(pcap_, pcap_compile(pcap_, &prog, capture_filter, 1, PCAP_NETMASK_UNKNOWN),
+        check(pcap_, pcap_compile(pcap_, &prog, options_.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN),
               "pcap_compile");
         const int frc = pcap_setfilter(pcap_, &prog);
         pcap_freecode(&prog);

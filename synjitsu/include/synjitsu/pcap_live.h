@@ -22,18 +22,24 @@ struct pcap_pkthdr;
 
 namespace jitsu::synjitsu {
 
-// The kernel filter. IPv6: BPF's tcp[] only knows IPv4, so the IPv6 part matches the
+// The kernel filters. IPv6: BPF's tcp[] only knows IPv4, so the IPv6 parts match the
 // common case of no extension headers by offset; the classifier does the rest.
-extern const char* const capture_filter;
+// Live runs open two captures: one for the ARP/NDP duty and one for SYNs, so that a
+// SYN flood filling its capture buffer never delays an ARP reply behind it.
+extern const char* const duty_filter;  // ARP, ICMPv6 NS/NA
+extern const char* const syn_filter;   // TCP SYN with ACK clear, IPv4 and IPv6
+extern const char* const capture_filter;  // both
 
 struct pcap_live_options {
     std::string interface;
+    // BPF filter (pcap-filter syntax).
+    std::string filter = capture_filter;
     // Kernel capture buffer (pcap_set_buffer_size).
     int buffer_bytes = 8 << 20;
     // Bytes kept per frame: any SYN with options and any ARP/NDP frame fit.
     int snaplen = 2048;
     // Frames handled per wake-up before yielding to other work (timers, Xenstore).
-    int batch = 256;
+    int batch = 64;
 };
 
 struct pcap_counters {
