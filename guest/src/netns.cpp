@@ -85,7 +85,7 @@ named_netns::~named_netns() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-named_netns named_netns::create(const std::string& name) {
+named_netns named_netns::create(const std::string& name, const std::function<void()>& inside) {
     check_name(name);
     prepare_run_dir();
     const std::string path = path_of(name);
@@ -98,6 +98,7 @@ named_netns named_netns::create(const std::string& name) {
 
     int err = 0;
     std::string step;
+    std::exception_ptr failure;
     std::thread([&] {
         if (::unshare(CLONE_NEWNET) != 0) {
             err = errno;
@@ -106,10 +107,18 @@ named_netns named_netns::create(const std::string& name) {
                    0) {
             err = errno;
             step = "bind-mount the namespace on " + path;
+        } else if (inside) {
+            try {
+                inside();
+            } catch (...) {
+                failure = std::current_exception();
+            }
         }
     }).join();
-    if (err != 0) {
+    if (err != 0 || failure) {
+        ::umount2(path.c_str(), MNT_DETACH);
         ::unlink(path.c_str());
+        if (failure) std::rethrow_exception(failure);
         throw_errno(err, step);
     }
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

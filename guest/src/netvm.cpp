@@ -23,6 +23,7 @@
 #include "guest/listen_probe.h"
 #include "guest/netns.h"
 #include "guest/packet_socket.h"
+#include "guest/replay_frame.h"
 #include "guest/rtnl.h"
 #include "guest/take.h"
 #include "spdlog/spdlog.h"
@@ -95,6 +96,11 @@ private:
     // Sleeps until `deadline` or until a signal / CMD exit needs attention.
     asio::awaitable<void> wait_until(clock::time_point deadline);
     bool interrupted() const { return stop_signal_ != 0 || cmd_exit_.has_value(); }
+    // The Xenstore connection is made while the network is set up; these start it and
+    // wait for (or check) its outcome.
+    asio::awaitable<void> connect_xenstore();
+    asio::awaitable<void> await_xenstore();
+    void check_xenstore() const;
     void reap();
 
     void create_network();
@@ -119,6 +125,7 @@ private:
     clock::time_point start_;
     clock::time_point last_step_;
 
+    std::optional<std::error_code> xs_connected_;  // set once connect() finished
     int stop_signal_ = 0;
     std::vector<int> pending_;  // SIGUSR1/SIGUSR2 not yet handled, in order
     std::optional<int> cmd_exit_;
@@ -171,18 +178,46 @@ void netvm::reap() {
 }
 
 asio::awaitable<void> netvm::wait_until(clock::time_point deadline) {
-    if (interrupted() || !pending_.empty()) co_return;
+    if (interrupted()) co_return;
     wake_.expires_at(deadline);
     boost::system::error_code ec;
     co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
 }
 
+asio::awaitable<void> netvm::connect_xenstore() {
+    auto r = co_await xs_.connect();
+    xs_connected_ = r ? std::error_code() : r.error();
+    wake_.cancel();
+}
+
+void netvm::check_xenstore() const {
+    if (xs_connected_ && *xs_connected_) {
+        throw step_error(exit_code::xenstore, "cannot reach Xenstore at " +
+                                                  xs_.options().socket_path + ": " +
+                                                  xs_connected_->message());
+    }
+}
+
+asio::awaitable<void> netvm::await_xenstore() {
+    const auto deadline = clock::now() + xs_.options().request_timeout;
+    while (!xs_connected_ && !interrupted() && clock::now() < deadline) {
+        co_await wait_until(deadline);
+    }
+    if (interrupted()) co_return;
+    if (!xs_connected_) xs_connected_ = make_error_code(xs::client_errc::timeout);
+    check_xenstore();
+}
+
 void netvm::create_network() {
+    auto open_bridge_side = [&] {
+        bridge_nl_.emplace();
+        outer_tx_.emplace();
+    };
     if (!config_.bridge_netns.empty()) {
         bridge_ns_.emplace(named_netns::open(config_.bridge_netns));
-        bridge_nl_.emplace(rtnl::in(bridge_ns_->fd()));
+        in_netns(bridge_ns_->fd(), open_bridge_side);
     } else {
-        bridge_nl_.emplace();
+        open_bridge_side();
     }
     const std::string where =
         config_.bridge_netns.empty() ? "" : " in namespace " + config_.bridge_netns;
@@ -193,14 +228,13 @@ void netvm::create_network() {
     }
     bridge_ = *bridge;
 
-    vm_ns_.emplace(named_netns::create(config_.name));
-    step("namespace " + config_.name + " created");
-
-    // Everything that lives in the VM's namespace is opened from one helper thread.
-    in_netns(vm_ns_->fd(), [&] {
+    // Everything that lives in the VM's namespace is opened by the thread creating it.
+    vm_ns_.emplace(named_netns::create(config_.name, [&] {
         vm_nl_.emplace();
         probe_.emplace();
-    });
+        inner_tx_.emplace();
+    }));
+    step("namespace " + config_.name + " created");
     const std::string outer_name = outer_interface_name(config_.name);
     bridge_nl_->create_veth(outer_name, inner_interface_name, config_.mac, vm_ns_->fd());
     outer_ = bridge_nl_->ifindex_or_throw(outer_name);
@@ -214,8 +248,8 @@ void netvm::create_network() {
     if (config_.gateway) vm_nl_->add_default_route(*config_.gateway);
     // Up but not on the bridge: off the wire, carrier and queues ready for the replay.
     bridge_nl_->set_up(outer_, true);
-    outer_tx_.emplace(outer_, bridge_ns_ ? bridge_ns_->fd() : -1);
-    inner_tx_.emplace(inner_, vm_ns_->fd());
+    outer_tx_->bind(outer_);
+    inner_tx_->bind(inner_);
     step(fmt::format("{}: {}/{}{} configured, lo up; {} up, off the bridge", inner_interface_name,
                      config_.ip, config_.prefix_length,
                      config_.gateway ? fmt::format(" via {}", *config_.gateway) : std::string(),
@@ -295,13 +329,13 @@ asio::awaitable<void> netvm::replay(const char* when) {
         }
     }
     std::size_t sent = 0;
-    std::vector<std::uint8_t> frame;
     for (const auto& syn : taken->syns) {
-        frame = syn.frame;
-        if (frame.size() >= mac_address::size) {
-            std::copy(config_.mac.bytes().begin(), config_.mac.bytes().end(), frame.begin());
+        const auto frame = replay_frame(syn, config_.mac);
+        if (!frame) {
+            spdlog::warn("queued SYN {} has no TCP frame; skipped", syn.tuple);
+            continue;
         }
-        if (auto ec = outer_tx_->send(frame)) {
+        if (auto ec = outer_tx_->send(*frame)) {
             spdlog::warn("replaying {} failed: {}", syn.tuple, ec.message());
             continue;
         }
@@ -350,6 +384,8 @@ asio::awaitable<void> netvm::write_ready_key() {
 }
 
 asio::awaitable<void> netvm::go_live() {
+    co_await await_xenstore();
+    if (interrupted()) co_return;
     bridge_nl_->set_master(outer_, bridge_);
     live_ = true;
     step("attached to " + config_.bridge);
@@ -464,16 +500,14 @@ asio::awaitable<exit_code> netvm::run() {
     asio::co_spawn(io_, child_loop(), asio::detached);
     exit_code code = exit_code::ok;
     try {
-        if (auto r = co_await xs_.connect(); !r) {
-            throw step_error(exit_code::xenstore,
-                             "cannot reach Xenstore at " + xs_.options().socket_path + ": " +
-                                 r.error().message());
-        }
-        step("connected to Xenstore at " + xs_.options().socket_path);
+        asio::co_spawn(io_, connect_xenstore(), asio::detached);
         create_network();
+        check_xenstore();
         if (config_.boot_delay.count() > 0) {
-            co_await wait_until(clock::now() +
-                                std::chrono::duration_cast<clock::duration>(config_.boot_delay));
+            // Other events (Xenstore connected, SIGUSR1/2) wake the wait early.
+            const auto until =
+                clock::now() + std::chrono::duration_cast<clock::duration>(config_.boot_delay);
+            while (!interrupted() && clock::now() < until) co_await wait_until(until);
             if (!interrupted()) step("boot delay over");
         }
         if (!interrupted()) start_command();

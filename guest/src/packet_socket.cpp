@@ -8,36 +8,22 @@
 #include <cerrno>
 #include <utility>
 
-#include "guest/netns.h"
 
 namespace jitsu::guest {
 
-packet_socket::packet_socket(int ifindex, int netns_fd) {
-    int err = 0;
-    auto open = [&] {
-        fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-        if (fd_ < 0) {
-            err = errno;
-            return;
-        }
-        sockaddr_ll addr{};
-        addr.sll_family = AF_PACKET;
-        addr.sll_ifindex = ifindex;
-        addr.sll_protocol = 0;
-        if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-            err = errno;
-            ::close(fd_);
-            fd_ = -1;
-        }
-    };
-    if (netns_fd >= 0) {
-        in_netns(netns_fd, open);
-    } else {
-        open();
-    }
-    if (err != 0) {
-        throw std::system_error(err, std::generic_category(),
-                                "AF_PACKET socket on interface " + std::to_string(ifindex));
+packet_socket::packet_socket() {
+    fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "AF_PACKET socket");
+}
+
+void packet_socket::bind(int ifindex) {
+    sockaddr_ll addr{};
+    addr.sll_family = AF_PACKET;
+    addr.sll_ifindex = ifindex;
+    addr.sll_protocol = 0;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+        throw std::system_error(errno, std::generic_category(),
+                                "bind AF_PACKET socket to interface " + std::to_string(ifindex));
     }
 }
 

@@ -28,8 +28,12 @@ class named_netns {
 public:
     // Creates /run/netns/<name> with a fresh namespace (loopback down, as the kernel
     // makes it). Throws std::system_error naming the step; EEXIST if the name is taken.
-    // The returned object owns it: remove() or the destructor deletes it.
-    static named_netns create(const std::string& name);
+    // The returned object owns it: remove() or the destructor deletes it. `inside`, if
+    // given, runs on the creating thread while it is in the new namespace (open the
+    // sockets you need there without another thread); its exceptions are rethrown
+    // after the namespace was removed again.
+    static named_netns create(const std::string& name,
+                              const std::function<void()>& inside = {});
     // An existing namespace (not owned: never removed by this object).
     static named_netns open(const std::string& name);
     // The caller's own namespace (not owned).

@@ -12,8 +12,12 @@ namespace jitsu::guest {
 
 class packet_socket {
 public:
-    // Throws std::system_error. `netns_fd` < 0: the caller's namespace.
-    packet_socket(int ifindex, int netns_fd = -1);
+    // An unbound socket in the calling thread's namespace (create it from a thread
+    // inside the namespace you need, bind it later from anywhere). Throws
+    // std::system_error.
+    packet_socket();
+    // Binds to an interface of the socket's namespace. Throws std::system_error.
+    void bind(int ifindex);
     packet_socket(packet_socket&& other) noexcept;
     packet_socket& operator=(packet_socket&& other) noexcept;
     packet_socket(const packet_socket&) = delete;
