@@ -318,7 +318,7 @@ void client_impl::tx_started(tx_id tx) {
 }
 
 void client_impl::release_tx_slot(tx_id tx) {
-    if (!conn_ || conn_->epoch != tx.connection) return;  // freed by a reconnect already
+    if (!conn_ || conn_->epoch != tx.connection) return;    // freed by a reconnect already
     if (tx.id != 0 && open_txs_.erase(tx.id) == 0) return;  // not ours, or ended twice
     if (tx_reserved_ > 0) --tx_reserved_;
     if (!tx_waiters_.empty()) {

@@ -190,7 +190,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
     std::size_t in_flight_ = 0;                    // sent, reply not yet seen
     std::unordered_set<std::uint32_t> abandoned_;  // sent, timed out, reply still due
 
-    std::size_t tx_reserved_ = 0;                  // transactions starting or open
+    std::size_t tx_reserved_ = 0;                 // transactions starting or open
     std::unordered_set<std::uint32_t> open_txs_;  // ids started on this connection
     std::deque<std::shared_ptr<detail::completion<bool>>> tx_waiters_;
 
