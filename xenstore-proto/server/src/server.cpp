@@ -61,7 +61,7 @@ struct server::impl final : connection_owner {
     std::unique_ptr<core> state;
     std::unique_ptr<journal> persist;
     std::unique_ptr<request_handler> handler;
-    asio::io_context io{1};
+    asio::io_context io{1};  // one thread: Asio skips cross-thread work
     asio::signal_set signals{io};
     std::vector<std::unique_ptr<listener>> listeners;
     std::set<std::shared_ptr<connection>> connections;
