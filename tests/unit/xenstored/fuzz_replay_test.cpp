@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -94,6 +96,19 @@ TEST(xenstored_fuzz_replay, random_inputs_keep_invariants) {
         auto input = gen.make(200);
         fuzz_one_input(input);  // aborts on any broken invariant
     }
+}
+
+TEST(xenstored_fuzz_replay, seed_corpus) {
+    const std::filesystem::path dir =
+        std::filesystem::path(JITSU_SOURCE_DIR) / "xenstore-proto/server/fuzz/corpus";
+    std::size_t files = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        std::ifstream in(entry.path(), std::ios::binary);
+        std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+        fuzz_one_input(bytes);
+        ++files;
+    }
+    EXPECT_GE(files, 5u);
 }
 
 TEST(xenstored_fuzz_replay, pure_noise) {

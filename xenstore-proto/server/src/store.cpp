@@ -103,7 +103,9 @@ std::optional<std::string> store::check_consistency() const {
     if (find(root_path) == nullptr) return "no root node";
     std::unordered_map<std::uint32_t, std::uint32_t> owners;
     std::size_t listed_children = 0;
-    for (const auto& [path, n] : nodes_) {
+    for (const auto& entry : nodes_) {
+        const std::string& path = entry.first;  // (clang: no lambda capture of bindings)
+        const node& n = entry.second;
         if (n.perms.empty()) return "node " + path + " has no permissions";
         ++owners[n.owner()];
         if (path != root_path) {

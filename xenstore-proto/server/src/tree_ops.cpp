@@ -162,13 +162,14 @@ int remove_node(op_context& ctx, std::string_view path) {
     std::vector<std::pair<std::string, bool>> stack;  // path, children already pushed
     stack.emplace_back(std::string(path), false);
     while (!stack.empty()) {
-        auto& [p, expanded] = stack.back();
-        if (expanded) {
+        auto& top = stack.back();
+        std::string& p = top.first;
+        if (top.second) {  // children done: this one goes now
             doomed.push_back(std::move(p));
             stack.pop_back();
             continue;
         }
-        expanded = true;
+        top.second = true;
         int e = 0;
         const node* n = ctx.view.get(p, e);
         if (e != 0) return e;
