@@ -3,7 +3,10 @@
 //
 // A forked echo peer reads a 16-byte header + payload and answers with a header +
 // reply payload; the client times N round trips with blocking I/O, as libxenstore does.
-// Usage: unix_rtt [--iterations N] [--request-bytes B] [--reply-bytes B]
+// With --split 1 the client does what libxenstore does per request: header and payload
+// in two writes, reply header and payload in two reads — the floor for any libxenstore
+// client such as Xen's test-xenstore, whatever the server.
+// Usage: unix_rtt [--iterations N] [--request-bytes B] [--reply-bytes B] [--split 0|1]
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -78,7 +81,7 @@ long parse_arg(int argc, char** argv, std::string_view name, long fallback) {
 int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
-            std::puts("usage: unix_rtt [--iterations N] [--request-bytes B] [--reply-bytes B]\n"
+            std::puts("usage: unix_rtt [--iterations N] [--request-bytes B] [--reply-bytes B] [--split 0|1]\n"
                       "prints the mean AF_UNIX request/response round trip in ns");
             return 0;
         }
@@ -86,6 +89,7 @@ int main(int argc, char** argv) {
     const long iterations = parse_arg(argc, argv, "--iterations", 100000);
     const auto request_bytes = static_cast<std::size_t>(parse_arg(argc, argv, "--request-bytes", 24));
     const auto reply_bytes = static_cast<std::size_t>(parse_arg(argc, argv, "--reply-bytes", 1));
+    const bool split = parse_arg(argc, argv, "--split", 0) != 0;
     if (iterations == 0 || request_bytes > 65536 || reply_bytes > 65536) {
         std::fprintf(stderr, "unix_rtt: iterations must be > 0 and sizes <= 65536\n");
         return 2;
@@ -114,6 +118,12 @@ int main(int argc, char** argv) {
     auto round_trip = [&](std::uint32_t id) {
         hdr[1] = id;
         std::memcpy(request.data(), hdr, header_bytes);
+        if (split) {
+            return write_all(fds[0], request.data(), header_bytes) &&
+                   write_all(fds[0], request.data() + header_bytes, request_bytes) &&
+                   read_all(fds[0], reply.data(), header_bytes) &&
+                   read_all(fds[0], reply.data() + header_bytes, reply_bytes);
+        }
         return write_all(fds[0], request.data(), request.size()) &&
                read_all(fds[0], reply.data(), reply.size());
     };
