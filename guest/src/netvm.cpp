@@ -11,6 +11,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <exception>
+#include <fstream>
+#include <sstream>
 #include <functional>
 #include <set>
 #include <thread>
@@ -46,6 +48,29 @@ struct step_error : std::runtime_error {
     step_error(exit_code c, const std::string& what) : std::runtime_error(what), code(c) {}
     exit_code code;
 };
+
+// True if new mounts under /run/netns would not propagate back to the initial mount
+// namespace: the mount holding /run/netns is a slave ("master:" in mountinfo), as
+// `ip netns exec` makes every mount of its private mount namespace.
+bool private_mount_namespace() {
+    std::ifstream in("/proc/self/mountinfo");
+    std::string line, best_point, best_line;
+    for (int i = 0; i < 100000 && std::getline(in, line); ++i) {
+        // id parent major:minor root mount-point options optional-fields... - ...
+        std::istringstream fields(line);
+        std::string id, parent, dev, root, point;
+        fields >> id >> parent >> dev >> root >> point;
+        const std::string run_netns = netns_run_dir;
+        const bool covers = run_netns == point || point == "/" ||
+                            (run_netns.rfind(point + "/", 0) == 0);
+        if (covers && point.size() >= best_point.size()) {
+            best_point = point;
+            best_line = line;
+        }
+    }
+    const auto dash = best_line.find(" - ");
+    return best_line.substr(0, dash).find(" master:") != std::string::npos;
+}
 
 }  // namespace
 
@@ -228,6 +253,12 @@ void netvm::create_network() {
     }
     bridge_ = *bridge;
 
+    if (private_mount_namespace()) {
+        spdlog::warn("running in a private (slave) mount namespace (ip netns exec?): "
+                     "namespace {} will not be usable by `ip netns` outside it; run "
+                     "jitsu-netvm in the initial namespaces with --netns-of-bridge instead",
+                     config_.name);
+    }
     // Everything that lives in the VM's namespace is opened by the thread creating it.
     vm_ns_.emplace(named_netns::create(config_.name, [&] {
         vm_nl_.emplace();
