@@ -1,6 +1,5 @@
 #include "guest/child.h"
 
-#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -11,23 +10,70 @@
 #include <cstring>
 #include <system_error>
 #include <thread>
+#include <string_view>
 #include <utility>
+
+extern char** environ;
 
 namespace jitsu::guest {
 
 namespace {
 
-// What the child reports through the exec pipe when a step fails before exec.
-struct child_failure {
-    int step = 0;  // index into step_names
+// Shared between the parent and the vfork-style child (CLONE_VM): the child writes
+// `err`/`step` only if a step fails, before it _exits.
+struct spawn_args {
+    const char* path = nullptr;
+    char* const* argv = nullptr;
+    char* const* envp = nullptr;
+    int netns_fd = -1;
+    pid_t parent = 0;
     int err = 0;
+    const char* step = nullptr;
 };
-constexpr const char* step_names[] = {"setns", "exec"};
 
-[[noreturn]] void child_fail(int fd, int step) {
-    const child_failure f{step, errno};
-    [[maybe_unused]] const auto n = ::write(fd, &f, sizeof(f));
+// The child: only raw system calls (it shares the parent's memory until exec).
+int child_main(void* arg) {
+    auto* a = static_cast<spawn_args*>(arg);
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != a->parent) ::_exit(127);
+    // Handlers are a copy here (no CLONE_SIGHAND): put back what CMD should start with.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD}) {
+        ::sigaction(sig, &dfl, nullptr);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (a->netns_fd >= 0 && ::setns(a->netns_fd, CLONE_NEWNET) != 0) {
+        a->err = errno;
+        a->step = "setns";
+        ::_exit(127);
+    }
+    // Everything else jitsu-netvm has open stays out of CMD.
+    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    ::execve(a->path, a->argv, a->envp);
+    a->err = errno;
+    a->step = "exec";
     ::_exit(127);
+}
+
+// argv[0] as execvp would find it (resolved here: the child must not allocate).
+std::string resolve(const std::string& name) {
+    if (name.find('/') != std::string::npos) return name;
+    const char* path_env = ::getenv("PATH");
+    std::string_view dirs = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
+    while (true) {
+        const auto colon = dirs.find(':');
+        std::string candidate(colon == 0 ? std::string_view(".") : dirs.substr(0, colon));
+        candidate.push_back('/');
+        candidate.append(name);
+        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+        if (colon == std::string_view::npos) break;
+        dirs.remove_prefix(colon + 1);
+    }
+    return name;  // execve fails with ENOENT, reported as such
 }
 
 }  // namespace
@@ -38,48 +84,26 @@ child_process child_process::spawn(const std::vector<std::string>& argv, int net
     args.reserve(argv.size() + 1);
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
+    const std::string path = resolve(argv.front());
 
-    int pipe_fds[2];
-    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-        throw std::system_error(errno, std::generic_category(), "pipe");
-    }
-    const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        const int e = errno;
-        ::close(pipe_fds[0]);
-        ::close(pipe_fds[1]);
-        throw std::system_error(e, std::generic_category(), "fork");
-    }
-    if (pid == 0) {
-        // Child: only async-signal-safe calls from here to exec.
-        ::setpgid(0, 0);
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) ::_exit(127);
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD}) {
-            ::signal(sig, SIG_DFL);
-        }
-        if (netns_fd >= 0 && ::setns(netns_fd, CLONE_NEWNET) != 0) child_fail(pipe_fds[1], 0);
-        // Everything else jitsu-netvm has open stays out of CMD.
-        ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-        ::execvp(args[0], args.data());
-        child_fail(pipe_fds[1], 1);
-    }
-    ::close(pipe_fds[1]);
+    spawn_args shared;
+    shared.path = path.c_str();
+    shared.argv = args.data();
+    shared.envp = environ;
+    shared.netns_fd = netns_fd;
+    shared.parent = ::getpid();
+    // vfork semantics: no page tables copied, and the parent sleeps until the child has
+    // exec'd or failed (so `shared` tells which).
+    constexpr std::size_t stack_size = 64 * 1024;
+    std::vector<unsigned char> stack(stack_size);
+    const pid_t pid = ::clone(child_main, stack.data() + stack.size(),
+                              CLONE_VM | CLONE_VFORK | SIGCHLD, &shared);
+    if (pid < 0) throw std::system_error(errno, std::generic_category(), "clone");
     ::setpgid(pid, pid);  // also here, so the group exists before we signal it
-    child_failure failure{};
-    ssize_t n;
-    do {
-        n = ::read(pipe_fds[0], &failure, sizeof(failure));
-    } while (n < 0 && errno == EINTR);
-    ::close(pipe_fds[0]);
-    if (n == static_cast<ssize_t>(sizeof(failure))) {
+    if (shared.step != nullptr) {
         ::waitpid(pid, nullptr, 0);
-        throw std::system_error(failure.err, std::generic_category(),
-                                std::string(step_names[failure.step == 0 ? 0 : 1]) + " " + argv[0]);
+        throw std::system_error(shared.err, std::generic_category(),
+                                std::string(shared.step) + " " + argv.front());
     }
     return child_process(pid);
 }
