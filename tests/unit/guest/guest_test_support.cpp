@@ -20,50 +20,6 @@ namespace jitsu::guest::testing {
 
 using namespace std::chrono_literals;
 
-xenstored_process::xenstored_process(std::string binary, std::string socket_path)
-    : socket_(std::move(socket_path)) {
-    std::vector<std::string> args{std::move(binary), "--socket", socket_};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::unlink(socket_.c_str());
-    if (::posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ) != 0) {
-        pid_ = -1;
-        return;
-    }
-    for (int i = 0; i < 500; ++i) {
-        struct stat st{};
-        if (::stat(socket_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) return;
-        if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-            pid_ = -1;
-            return;
-        }
-        std::this_thread::sleep_for(10ms);
-    }
-}
-
-xenstored_process::~xenstored_process() {
-    if (pid_ > 0) {
-        ::kill(pid_, SIGTERM);
-        bool gone = false;
-        for (int i = 0; i < 300 && !gone; ++i) {
-            gone = ::waitpid(pid_, nullptr, WNOHANG) == pid_;
-            if (!gone) std::this_thread::sleep_for(10ms);
-        }
-        if (!gone) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-    }
-    ::unlink(socket_.c_str());
-}
-
-std::string temp_socket_path(const std::string& tag) {
-    static std::atomic<int> counter{0};
-    return "/tmp/jitsu-guest-" + tag + "-" + std::to_string(::getpid()) + "-" +
-           std::to_string(counter++) + ".sock";
-}
-
 std::vector<std::uint8_t> make_syn_frame(const four_tuple& tuple, const mac_address& client_mac,
                                          const mac_address& vm_mac, std::uint32_t seq,
                                          std::uint16_t window) {

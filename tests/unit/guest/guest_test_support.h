@@ -13,30 +13,14 @@
 #include "common/ip_address.h"
 #include "common/mac_address.h"
 #include "common/syn_queue.h"
+#include "xenstored_process.h"
 #include "xenstore/asio.h"
 #include "xenstore/client.h"
 
 namespace jitsu::guest::testing {
 
-// A jitsu-xenstored we started; SIGTERM (then SIGKILL) on destruction.
-class xenstored_process {
-public:
-    // `binary`: path of jitsu-xenstored. Waits (bounded, 5 s) until the socket exists.
-    xenstored_process(std::string binary, std::string socket_path);
-    ~xenstored_process();
-    xenstored_process(const xenstored_process&) = delete;
-    xenstored_process& operator=(const xenstored_process&) = delete;
-
-    bool running() const { return pid_ > 0; }
-    const std::string& socket_path() const { return socket_; }
-
-private:
-    std::string socket_;
-    pid_t pid_ = -1;
-};
-
-// A socket path unique to this process and call, under /tmp.
-std::string temp_socket_path(const std::string& tag);
+using jitsu::test::temp_socket_path;
+using jitsu::test::xenstored_process;
 
 // An Ethernet/IPv4-or-IPv6/TCP SYN from remote to local with typical Linux options
 // (MSS, SACK_ok, Timestamp, NOP, WS 7).

@@ -46,7 +46,7 @@ four_tuple conn(std::uint16_t client_port, const char* client = "10.0.0.2",
 class guest_take : public ::testing::Test {
 protected:
     guest_take()
-        : daemon_(JITSU_XENSTORED_BIN, testing::temp_socket_path("take")),
+        : daemon_(testing::temp_socket_path("take")),
           client_(io_.get_executor(), options()),
           writer_(io_.get_executor(), options()) {}
 

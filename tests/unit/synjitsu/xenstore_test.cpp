@@ -22,6 +22,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "frames.h"
+#include "xenstored_process.h"
 #include "synjitsu/engine.h"
 #include "synjitsu/syn_builder.h"
 #include "synjitsu/xenstore_queue_store.h"
@@ -36,43 +37,18 @@ namespace {
 using test::bytes;
 using namespace std::chrono_literals;
 
-// jitsu-xenstored on a socket in a fresh temporary directory, killed at the end.
-class xenstored_process {
+// jitsu-xenstored on a private socket, stopped at the end (tests/support).
+class xenstored_process : public ::jitsu::test::xenstored_process {
   public:
-    xenstored_process() {
-        char tmpl[] = "/tmp/sj-xs-XXXXXX";
-        dir_ = ::mkdtemp(tmpl);
-        socket_ = dir_ + "/socket";
-        const std::string bin = std::string(JITSU_BINARY_DIR) + "/bin/jitsu-xenstored";
-        std::vector<std::string> args = {bin, "--socket", socket_};
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        if (posix_spawn(&pid_, bin.c_str(), nullptr, nullptr, argv.data(), environ) != 0) pid_ = 0;
-        for (int i = 0; i < 200 && !std::filesystem::exists(socket_); ++i) {
-            std::this_thread::sleep_for(10ms);
-        }
-    }
-    ~xenstored_process() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGTERM);
-            int st = 0;
-            ::waitpid(pid_, &st, 0);
-        }
-        std::filesystem::remove_all(dir_);
-    }
-    bool ok() const { return pid_ > 0 && std::filesystem::exists(socket_); }
+    xenstored_process()
+        : ::jitsu::test::xenstored_process(::jitsu::test::temp_socket_path("synjitsu")) {}
+    bool ok() const { return running(); }
     xenstore::client_options options() const {
         xenstore::client_options o;
-        o.socket_path = socket_;
+        o.socket_path = socket_path();
         o.reconnect = false;
         return o;
     }
-
-  private:
-    std::string dir_;
-    std::string socket_;
-    pid_t pid_ = 0;
 };
 
 class null_frames final : public frame_sink {

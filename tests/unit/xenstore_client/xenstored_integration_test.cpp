@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "test_support.h"
+#include "xenstored_process.h"
 #include "xenstore/blocking_client.h"
 
 extern char** environ;
@@ -24,50 +25,7 @@ namespace {
 
 using event = std::pair<std::string, std::string>;
 
-// One jitsu-xenstored process we started; stopped (SIGTERM, then SIGKILL) on destruction.
-class daemon_process {
-  public:
-    explicit daemon_process(std::string socket) : socket_(std::move(socket)) { start(); }
-    ~daemon_process() { stop(); }
-    daemon_process(const daemon_process&) = delete;
-    daemon_process& operator=(const daemon_process&) = delete;
-
-    void start() {
-        std::vector<std::string> args{JITSU_XENSTORED_BIN, "--socket", socket_};
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        ::unlink(socket_.c_str());
-        if (::posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ) != 0) pid_ = -1;
-        // Ready when the socket exists (bounded wait).
-        for (int i = 0; i < 500 && pid_ > 0; ++i) {
-            struct stat st {};
-            if (::stat(socket_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) return;
-            std::this_thread::sleep_for(10ms);
-        }
-    }
-
-    void stop() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGTERM);
-        for (int i = 0; i < 300; ++i) {
-            if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-                pid_ = -1;
-                return;
-            }
-            std::this_thread::sleep_for(10ms);
-        }
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-    }
-
-    bool running() const { return pid_ > 0; }
-
-  private:
-    std::string socket_;
-    pid_t pid_ = -1;
-};
+using daemon_process = jitsu::test::xenstored_process;
 
 class xenstore_client_xenstored : public ::testing::Test {
   protected:
