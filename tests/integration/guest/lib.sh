@@ -45,6 +45,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Fail fast on a missing binary rather than wait into ctest's timeout, whose SIGKILL
+# would skip the cleanup above.
+for bin in jitsu-xenstored jitsu-netvm jitsu-httpd; do
+    [ -x "$JITSU_BIN/$bin" ] || { echo "[guest-test] FAIL: $JITSU_BIN/$bin is not built"; exit 1; }
+done
+
 # wait_until TIMEOUT_S COMMAND...: polls every 20 ms.
 wait_until() {
     local limit=$1; shift
