@@ -13,15 +13,35 @@ namespace {
 
 constexpr std::string_view nul{"\0", 1};
 
+// Resolves `name` (relative paths under the session's domain) and runs one tree operation
+// `op(op_context&, path)` on the request's view: the committed tree or its transaction.
+// The path may live in the scratch buffer, which no tree operation reuses.
+template <class Op>
+int on_node(request_context& r, std::string_view name, Op&& op) {
+    std::string_view path;
+    if (int err = r.node_path(name, path); err != 0) return err;
+    auto view = r.view();
+    op_context ctx{view, r.s.who(), r.state.quotas()};
+    return op(ctx, path);
+}
+
 // Resolves the request's single argument to a node the session may access with `perm`.
 int one_node(request_context& r, unsigned perm, const node*& out) {
     auto name = r.one_arg();
     if (!name) return EINVAL;
-    std::string_view path;
-    if (int err = r.node_path(*name, path); err != 0) return err;
-    auto view = r.view();
-    op_context ctx{view, r.s.who(), r.state.quotas()};
-    return get_node(ctx, path, perm, out);
+    return on_node(r, *name, [&](op_context& ctx, std::string_view path) {
+        return get_node(ctx, path, perm, out);
+    });
+}
+
+// A request whose single argument names the node `op` changes; OK reply on success.
+template <class Op>
+int change_one_node(request_context& r, Op&& op) {
+    auto name = r.one_arg();
+    if (!name) return EINVAL;
+    if (int err = on_node(r, *name, op); err != 0) return err;
+    r.reply_ok();
+    return 0;
 }
 
 }  // namespace
@@ -56,38 +76,23 @@ int do_write(request_context& r) {
     // path NUL value: the value is everything after the first NUL (it may hold NULs).
     auto nul_at = r.payload.find('\0');
     if (nul_at == std::string_view::npos) return EINVAL;
-    std::string_view path;
-    if (int err = r.node_path(r.payload.substr(0, nul_at), path); err != 0) return err;
-    auto view = r.view();
-    op_context ctx{view, r.s.who(), r.state.quotas()};
-    if (int err = write_node(ctx, path, r.payload.substr(nul_at + 1)); err != 0) return err;
+    const std::string_view value = r.payload.substr(nul_at + 1);
+    auto write = [&](op_context& ctx, std::string_view path) {
+        return write_node(ctx, path, value);
+    };
+    if (int err = on_node(r, r.payload.substr(0, nul_at), write); err != 0) return err;
     r.reply_ok();
     return 0;
 }
 
 int do_mkdir(request_context& r) {
-    auto name = r.one_arg();
-    if (!name) return EINVAL;
-    std::string_view path;
-    if (int err = r.node_path(*name, path); err != 0) return err;
-    auto view = r.view();
-    op_context ctx{view, r.s.who(), r.state.quotas()};
-    if (int err = make_node(ctx, path); err != 0) return err;
-    r.reply_ok();
-    return 0;
+    return change_one_node(
+        r, [](op_context& ctx, std::string_view path) { return make_node(ctx, path); });
 }
 
 int do_rm(request_context& r) {
-    auto name = r.one_arg();
-    if (!name) return EINVAL;
-    std::string_view path;
-    if (int err = r.node_path(*name, path); err != 0) return err;
-    // The path may live in the scratch buffer, which nothing below reuses.
-    auto view = r.view();
-    op_context ctx{view, r.s.who(), r.state.quotas()};
-    if (int err = remove_node(ctx, path); err != 0) return err;
-    r.reply_ok();
-    return 0;
+    return change_one_node(
+        r, [](op_context& ctx, std::string_view path) { return remove_node(ctx, path); });
 }
 
 int do_directory_part(request_context& r) {
@@ -97,12 +102,11 @@ int do_directory_part(request_context& r) {
     auto first_nul = r.payload.find('\0');
     std::string_view name = r.payload.substr(0, first_nul);
     std::string_view offset_arg = r.payload.substr(first_nul + 1);
-    std::string_view path;
-    if (int err = r.node_path(name, path); err != 0) return err;
-    auto view = r.view();
-    op_context ctx{view, r.s.who(), r.state.quotas()};
     const node* n = nullptr;
-    if (int err = get_node(ctx, path, perm_read, n); err != 0) return err;
+    auto get = [&](op_context& ctx, std::string_view path) {
+        return get_node(ctx, path, perm_read, n);
+    };
+    if (int err = on_node(r, name, get); err != 0) return err;
 
     const auto off = static_cast<std::uint32_t>(parse_atoi(offset_arg));
     const std::string gen = std::to_string(n->generation);
@@ -154,11 +158,10 @@ int do_set_perms(request_context& r) {
         return 0;
     }
 
-    std::string_view path;
-    if (int err = r.node_path(name, path); err != 0) return err;
-    auto view = r.view();
-    op_context ctx{view, r.s.who(), quotas};
-    if (int err = set_node_perms(ctx, path, perms); err != 0) return err;
+    auto set = [&](op_context& ctx, std::string_view path) {
+        return set_node_perms(ctx, path, perms);
+    };
+    if (int err = on_node(r, name, set); err != 0) return err;
     r.reply_ok();
     return 0;
 }
