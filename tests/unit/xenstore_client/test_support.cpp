@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -10,12 +9,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 namespace jitsu::xenstore::testing {
-
-std::string temp_socket_path() {
-    static std::atomic<int> counter{0};
-    return "/tmp/jitsu-xsc-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
-           ".sock";
-}
 
 asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
     asio::steady_timer t(co_await asio::this_coro::executor, d);

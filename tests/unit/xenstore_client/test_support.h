@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fake_xenstored.h"
+#include "xenstored_process.h"
 #include "xenstore/client.h"
 
 // ASSERT_* cannot be used in a coroutine (they `return`); this one `co_return`s.
@@ -27,8 +28,8 @@ namespace jitsu::xenstore::testing {
 
 using namespace std::chrono_literals;
 
-// A socket path unique to this process and call.
-std::string temp_socket_path();
+// A socket path unique to this process and call (tests/support).
+inline std::string temp_socket_path() { return ::jitsu::test::temp_socket_path("xsc"); }
 
 asio::awaitable<void> sleep_for(std::chrono::milliseconds d);
 
