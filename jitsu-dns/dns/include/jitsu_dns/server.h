@@ -1,0 +1,64 @@
+#pragma once
+// The DNS server: UDP and TCP on one Boost.Asio io_context, answering from an
+// authority_config, asking a vm_gate before answering VM names, and forwarding names
+// outside its zones to an upstream resolver.
+
+#include "jitsu_dns/authority.h"
+#include "jitsu_dns/vm_gate.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/udp.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+namespace jitsu::dns {
+
+struct server_options {
+    boost::asio::ip::address bind = boost::asio::ip::address_v4::any();  // -b
+    std::uint16_t port = 53;                                              // -l (0: pick one)
+    // -f/-p; nullopt (forwarder 0.0.0.0): names outside the zones get REFUSED.
+    std::optional<boost::asio::ip::udp::endpoint> forwarder;
+    std::chrono::milliseconds forward_timeout{2000};
+    std::size_t max_forward_pending = 4096;  // beyond: SERVFAIL, counted
+    std::size_t max_waiting = 4096;          // queries held by vm_gate::wait; beyond: SERVFAIL
+    std::size_t max_tcp_connections = 256;
+    std::chrono::milliseconds tcp_idle_timeout{10000};
+};
+
+struct server_stats {
+    std::uint64_t queries_udp = 0, queries_tcp = 0;
+    std::uint64_t answered = 0, nxdomain = 0, refused = 0, formerr = 0, notimp = 0,
+                  servfail = 0, truncated = 0, dropped = 0;
+    std::uint64_t forwarded = 0, forward_timeouts = 0, forward_overflow = 0;
+    std::uint64_t waited = 0, wait_overflow = 0;
+};
+
+class server_impl;
+
+class server {
+  public:
+    // Throws std::runtime_error with a one-line message if the sockets cannot be bound.
+    server(boost::asio::io_context& io, server_options options, authority_config authority,
+           vm_gate* gate);
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    void start();  // begins receiving on UDP and accepting on TCP
+    void stop();   // closes the sockets; pending forwards and waits are dropped
+
+    // The bound endpoints (useful with port 0).
+    std::uint16_t udp_port() const;
+    std::uint16_t tcp_port() const;
+    const server_stats& stats() const;
+
+  private:
+    std::unique_ptr<server_impl> impl_;
+};
+
+}  // namespace jitsu::dns
