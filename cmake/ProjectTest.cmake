@@ -1,8 +1,11 @@
-# add_project_test(NAME name SOURCES a.cpp ... LIBS lib ... [LABELS l ...] [TIMEOUT s])
+# add_project_test(NAME name SOURCES a.cpp ... LIBS lib ... [LABELS l ...] [TIMEOUT s]
+#                  [PRIVATE_NETNS])
 # One GoogleTest executable linked with the shared gtest main; each TEST() becomes a ctest
-# test with a timeout, so a hang fails instead of stalling CI.
+# test with a timeout, so a hang fails instead of stalling CI. PRIVATE_NETNS runs the
+# executable (discovery and every test) inside its own fresh network namespace with only
+# loopback up (tests/support/in-private-netns): for tests that open UDP/TCP sockets.
 function(add_project_test)
-  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "PRIVATE_NETNS" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 60)
   endif()
@@ -12,6 +15,11 @@ function(add_project_test)
                                           jitsu_project_options)
   target_compile_definitions(${T_NAME} PRIVATE
     JITSU_SOURCE_DIR="${PROJECT_SOURCE_DIR}" JITSU_BINARY_DIR="${CMAKE_BINARY_DIR}")
+  if(T_PRIVATE_NETNS)
+    # gtest_discover_tests runs the executable through CROSSCOMPILING_EMULATOR.
+    set_target_properties(${T_NAME} PROPERTIES
+      CROSSCOMPILING_EMULATOR ${PROJECT_SOURCE_DIR}/tests/support/in-private-netns)
+  endif()
   gtest_discover_tests(${T_NAME}
     PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}"
     DISCOVERY_TIMEOUT 30)
