@@ -53,6 +53,9 @@ struct vm_spec {
 
     // Every key=value exactly as given, in order: written to /jitsu/vm/<uuid>/config/<key>/<i>.
     std::vector<std::pair<std::string, std::string>> raw;
+    // Where the spec came from, for error messages that name it: `VMSPEC "..."` (quoted,
+    // shortened) or `FILE:LINE` of a --config file. Set by the parser.
+    std::string origin;
 };
 
 }  // namespace jitsu::dns
