@@ -1,0 +1,8 @@
+#pragma once
+// A counting global operator new for the test binaries that link alloc_counter.cpp: the
+// hot-path tests check that answering a query does not allocate.
+#include <cstddef>
+
+namespace jitsu::dns::test {
+std::size_t allocations();
+}
