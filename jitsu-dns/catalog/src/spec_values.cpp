@@ -133,12 +133,13 @@ std::string parse_dns_name(std::string_view text) {
 }
 
 std::string parse_vm_name(std::string_view text) {
-    const bool ok = !text.empty() && text.size() <= 64 && text != "." && text != ".." &&
+    // Not "-..." either: the name is an argument to tools (ip netns, virsh, jitsu-netvm).
+    const bool ok = !text.empty() && text.size() <= 64 && text != "." && text != ".." && text[0] != '-' &&
                     std::all_of(text.begin(), text.end(), [](char c) {
                         return is_alpha(c) || is_digit(c) || c == '_' || c == '.' || c == '-';
                     });
     if (!ok) {
-        throw value_error(fmt::format("{} is not a VM name (1-64 of [A-Za-z0-9_.-], not . or ..)",
+        throw value_error(fmt::format("{} is not a VM name (1-64 of [A-Za-z0-9_.-], not starting with -, not . or ..)",
                                       quote(text)));
     }
     return std::string(text);
