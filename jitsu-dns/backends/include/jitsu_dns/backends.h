@@ -1,5 +1,8 @@
 #pragma once
 // Choosing and configuring a VM backend: `-x/--backend netns|libvirt|libxl`.
+//   netns    jitsu-netvm processes, any Linux host (netns_backend.h: how to run jitsu-dns)
+//   libvirt  domains of a libvirt URI (-c), looked up by name, else by uuid
+//   libxl    Xen domains built from the spec (libxl_config.h); needs a Xen host
 
 #include <chrono>
 #include <filesystem>
