@@ -5,4 +5,7 @@
 
 namespace jitsu::dns::test {
 std::size_t allocations();
+// While on, every allocation also prints a backtrace to stderr (to find the culprit when
+// a hot-path check fails).
+void trace_allocations(bool on);
 }

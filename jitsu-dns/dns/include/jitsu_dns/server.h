@@ -28,6 +28,13 @@ struct server_options {
     std::size_t max_waiting = 4096;          // queries held by vm_gate::wait; beyond: SERVFAIL
     std::size_t max_tcp_connections = 256;
     std::chrono::milliseconds tcp_idle_timeout{10000};
+    // Our EDNS payload size and UDP answer ceiling (--max-udp); 512 without EDNS.
+    std::uint16_t max_udp = 1232;
+    // Largest TCP query accepted; a longer length prefix closes the connection (counted).
+    std::size_t max_tcp_query = 4096;
+    // Deferred answers (gate waits, forwards) one TCP connection may have outstanding;
+    // beyond: SERVFAIL at once.
+    std::size_t max_tcp_pending_per_connection = 64;
 };
 
 struct server_stats {
@@ -36,6 +43,11 @@ struct server_stats {
                   servfail = 0, truncated = 0, dropped = 0;
     std::uint64_t forwarded = 0, forward_timeouts = 0, forward_overflow = 0;
     std::uint64_t waited = 0, wait_overflow = 0;
+    // Added: TCP connections closed at once over max_tcp_connections, or for an oversize
+    // or empty length prefix; upstream replies ignored (wrong source, unknown id, question
+    // mismatch); forwarded TCP queries retried over TCP after TC=1 from upstream.
+    std::uint64_t tcp_rejected = 0, tcp_bad_length = 0;
+    std::uint64_t forward_replies_ignored = 0, forward_tcp_retries = 0, forward_answered = 0;
 };
 
 class server_impl;

@@ -1,0 +1,33 @@
+#pragma once
+// Internal: who a deferred answer goes back to — a UDP source address, or a TCP
+// connection (weak: the connection may close before the answer is ready).
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstring>
+#include <memory>
+
+#include "jitsu_dns/responder.h"
+
+namespace jitsu::dns::detail {
+
+class tcp_connection;
+
+// Borrowed view for the immediate path (no copies, no reference counting per query).
+struct client_ref {
+    transport via = transport::udp;
+    const sockaddr* addr = nullptr;  // UDP
+    socklen_t addr_len = 0;
+    tcp_connection* conn = nullptr;  // TCP
+};
+
+// Owned copy kept by a waiting query or a pending forward.
+struct client {
+    transport via = transport::udp;
+    sockaddr_storage addr{};
+    socklen_t addr_len = 0;
+    std::weak_ptr<tcp_connection> conn;
+};
+
+}  // namespace jitsu::dns::detail
