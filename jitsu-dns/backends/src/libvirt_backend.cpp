@@ -12,14 +12,14 @@
 // in-process test driver (`test:///default`, `test:///abs/path/node.xml`), no daemon.
 // The domains are defined outside jitsu-dns (virsh define): kernel=, memory= etc. of the
 // spec are not used here.
+#include <fmt/format.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <fmt/format.h>
 #include <memory>
 #include <mutex>
-#include <spdlog/spdlog.h>
 #include <thread>
 
 #include "factories.h"
@@ -69,9 +69,14 @@ class libvirt_backend final : public backend {
         std::lock_guard lock(mutex_);
         const domain_ptr d = lookup(vm);
         switch (power(vm, d.get())) {
-            case vm_power::running: break;
-            case vm_power::suspended: check(vm, "virDomainResume", virDomainResume(d.get())); break;
-            case vm_power::stopped: check(vm, "virDomainCreate", virDomainCreate(d.get())); break;
+            case vm_power::running:
+                break;
+            case vm_power::suspended:
+                check(vm, "virDomainResume", virDomainResume(d.get()));
+                break;
+            case vm_power::stopped:
+                check(vm, "virDomainCreate", virDomainCreate(d.get()));
+                break;
         }
         return status_of(vm, d.get());
     }
@@ -83,10 +88,15 @@ class libvirt_backend final : public backend {
         if (now == vm_power::stopped) return;
         switch (mode) {
             case stop_mode::suspend:
-                if (now == vm_power::running) check(vm, "virDomainSuspend", virDomainSuspend(d.get()));
+                if (now == vm_power::running)
+                    check(vm, "virDomainSuspend", virDomainSuspend(d.get()));
                 return;
-            case stop_mode::destroy: check(vm, "virDomainDestroy", virDomainDestroy(d.get())); return;
-            case stop_mode::shutdown: shutdown(vm, d.get()); return;
+            case stop_mode::destroy:
+                check(vm, "virDomainDestroy", virDomainDestroy(d.get()));
+                return;
+            case stop_mode::shutdown:
+                shutdown(vm, d.get());
+                return;
         }
     }
 
@@ -94,7 +104,8 @@ class libvirt_backend final : public backend {
         std::lock_guard lock(mutex_);
         const domain_ptr d = lookup(vm);
         const vm_power now = power(vm, d.get());
-        if (now == vm_power::stopped) throw backend_error(fmt::format("VM {}: not running, cannot resume it", vm.name));
+        if (now == vm_power::stopped)
+            throw backend_error(fmt::format("VM {}: not running, cannot resume it", vm.name));
         if (now == vm_power::suspended) check(vm, "virDomainResume", virDomainResume(d.get()));
     }
 
@@ -105,16 +116,20 @@ class libvirt_backend final : public backend {
     }
 
   private:
-    std::string uri_text() const { return options_.connect_uri.empty() ? "libvirt's default URI" : options_.connect_uri; }
+    std::string uri_text() const {
+        return options_.connect_uri.empty() ? "libvirt's default URI" : options_.connect_uri;
+    }
 
     void connect() {
         if (conn_ != nullptr) {
             virConnectClose(conn_);
             conn_ = nullptr;
         }
-        conn_ = virConnectOpen(options_.connect_uri.empty() ? nullptr : options_.connect_uri.c_str());
+        conn_ =
+            virConnectOpen(options_.connect_uri.empty() ? nullptr : options_.connect_uri.c_str());
         if (conn_ == nullptr) {
-            throw backend_error(fmt::format("libvirt backend: cannot connect to {}: {}", uri_text(), last_error()));
+            throw backend_error(
+                fmt::format("libvirt backend: cannot connect to {}: {}", uri_text(), last_error()));
         }
         virConnSetErrorFunc(conn_, nullptr, quiet_error_handler);
     }
@@ -138,12 +153,14 @@ class libvirt_backend final : public backend {
         if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN) {
             throw backend_error(fmt::format("VM {}: libvirt: {}", vm.name, last_error()));
         }
-        throw backend_error(fmt::format("VM {}: no libvirt domain named \"{}\" or with UUID {} on {}", vm.name,
-                                        vm.name, vm.uuid, uri_text()));
+        throw backend_error(
+            fmt::format("VM {}: no libvirt domain named \"{}\" or with UUID {} on {}", vm.name,
+                        vm.name, vm.uuid, uri_text()));
     }
 
     void check(const vm_spec& vm, const char* call, int rc) {
-        if (rc < 0) throw backend_error(fmt::format("VM {}: libvirt {}: {}", vm.name, call, last_error()));
+        if (rc < 0)
+            throw backend_error(fmt::format("VM {}: libvirt {}: {}", vm.name, call, last_error()));
     }
 
     vm_power power(const vm_spec& vm, virDomainPtr d) {

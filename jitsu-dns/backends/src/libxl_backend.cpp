@@ -5,12 +5,13 @@
 //            after backend_options::stop_grace; suspend: libxl_domain_pause
 //   resume   libxl_domain_unpause
 //   status   libxl_name_to_domid + libxl_domain_info (paused -> suspended)
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
-#include <fmt/format.h>
 #include <mutex>
-#include <spdlog/spdlog.h>
 #include <thread>
 #include <type_traits>
 
@@ -35,8 +36,8 @@ struct capture_logger {
         vtable.progress = nullptr;
         vtable.destroy = [](xentoollog_logger*) {};
     }
-    static void vmessage(xentoollog_logger* lg, xentoollog_level level, int errnoval, const char* context,
-                         const char* format, va_list al) {
+    static void vmessage(xentoollog_logger* lg, xentoollog_level level, int errnoval,
+                         const char* context, const char* format, va_list al) {
         auto* self = reinterpret_cast<capture_logger*>(lg);
         char buf[512];
         std::vsnprintf(buf, sizeof buf, format, al);
@@ -57,8 +58,9 @@ class libxl_backend final : public backend {
         const int rc = libxl_ctx_alloc(&ctx_, LIBXL_VERSION, 0, &logger_.vtable);
         if (rc != 0 || ctx_ == nullptr) {
             throw backend_error("libxl backend needs a Xen host: " +
-                                (last_error_.empty() ? fmt::format("libxl_ctx_alloc failed ({})", rc)
-                                                            : last_error_));
+                                (last_error_.empty()
+                                     ? fmt::format("libxl_ctx_alloc failed ({})", rc)
+                                     : last_error_));
         }
     }
     ~libxl_backend() override { libxl_ctx_free(ctx_); }
@@ -71,7 +73,8 @@ class libxl_backend final : public backend {
         std::lock_guard lock(mutex_);
         last_error_.clear();  // errors are reported per call
         if (const auto s = current(vm); s.power != vm_power::stopped) {
-            if (s.power == vm_power::suspended) check(vm, "libxl_domain_unpause", libxl_domain_unpause(ctx_, *s.domid, nullptr));
+            if (s.power == vm_power::suspended)
+                check(vm, "libxl_domain_unpause", libxl_domain_unpause(ctx_, *s.domid, nullptr));
             return {vm_power::running, s.domid};
         }
         libxl_domain_config config;
@@ -79,7 +82,8 @@ class libxl_backend final : public backend {
         std::uint32_t domid = INVALID_DOMID;
         try {
             build_libxl_config(vm, &config);
-            check(vm, "libxl_domain_create_new", libxl_domain_create_new(ctx_, &config, &domid, nullptr, nullptr));
+            check(vm, "libxl_domain_create_new",
+                  libxl_domain_create_new(ctx_, &config, &domid, nullptr, nullptr));
         } catch (...) {
             libxl_domain_config_dispose(&config);
             throw;
@@ -98,7 +102,8 @@ class libxl_backend final : public backend {
         const std::uint32_t domid = *s.domid;
         switch (mode) {
             case stop_mode::suspend:
-                if (s.power == vm_power::running) check(vm, "libxl_domain_pause", libxl_domain_pause(ctx_, domid, nullptr));
+                if (s.power == vm_power::running)
+                    check(vm, "libxl_domain_pause", libxl_domain_pause(ctx_, domid, nullptr));
                 return;
             case stop_mode::destroy:
                 check(vm, "libxl_domain_destroy", libxl_domain_destroy(ctx_, domid, nullptr));
@@ -111,7 +116,8 @@ class libxl_backend final : public backend {
                     if (std::chrono::steady_clock::now() >= deadline) {
                         spdlog::warn("VM {}: still up {} ms after shutdown: destroying it", vm.name,
                                      options_.stop_grace.count());
-                        check(vm, "libxl_domain_destroy", libxl_domain_destroy(ctx_, domid, nullptr));
+                        check(vm, "libxl_domain_destroy",
+                              libxl_domain_destroy(ctx_, domid, nullptr));
                         return;
                     }
                     std::this_thread::sleep_for(50ms);
@@ -125,8 +131,10 @@ class libxl_backend final : public backend {
         std::lock_guard lock(mutex_);
         last_error_.clear();  // errors are reported per call
         const auto s = current(vm);
-        if (s.power == vm_power::stopped) throw backend_error(fmt::format("VM {}: not running, cannot resume it", vm.name));
-        if (s.power == vm_power::suspended) check(vm, "libxl_domain_unpause", libxl_domain_unpause(ctx_, *s.domid, nullptr));
+        if (s.power == vm_power::stopped)
+            throw backend_error(fmt::format("VM {}: not running, cannot resume it", vm.name));
+        if (s.power == vm_power::suspended)
+            check(vm, "libxl_domain_unpause", libxl_domain_unpause(ctx_, *s.domid, nullptr));
     }
 
     vm_status status(const vm_spec& vm) override {

@@ -1,13 +1,14 @@
 // vm_spec -> libxl_domain_config (see libxl_config.h).
+#include "jitsu_dns/libxl_config.h"
+
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fmt/format.h>
 #include <new>
 
-#include "jitsu_dns/libxl_config.h"
 #include "libxl_headers.h"
 
 namespace jitsu::dns {
@@ -23,7 +24,8 @@ char* c_string(const std::string& s) {
 // The rumprun JSON config as a one-line command line, bounded.
 std::string read_rumprun_config(const vm_spec& vm) {
     const auto fail = [&](const std::string& why) {
-        throw backend_error(fmt::format("VM {}: rumprun_config \"{}\": {}", vm.name, vm.rumprun_config, why));
+        throw backend_error(
+            fmt::format("VM {}: rumprun_config \"{}\": {}", vm.name, vm.rumprun_config, why));
     };
     const int fd = ::open(vm.rumprun_config.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) fail(std::string("cannot open: ") + std::strerror(errno));
@@ -40,7 +42,8 @@ std::string read_rumprun_config(const vm_spec& vm) {
     ::close(fd);
     if (read_errno != 0) fail(std::string("cannot read: ") + std::strerror(read_errno));
     if (got > libxl_max_cmdline) {
-        fail(fmt::format("larger than {} bytes (Xen's guest command line limit)", libxl_max_cmdline));
+        fail(fmt::format("larger than {} bytes (Xen's guest command line limit)",
+                         libxl_max_cmdline));
     }
     data.resize(got);
     while (!data.empty() && (data.back() == '\n' || data.back() == '\r')) data.pop_back();
@@ -60,16 +63,19 @@ void build_libxl_config(const vm_spec& vm, libxl_domain_config* out) {
     };
     if (vm.kernel.empty()) fail("kernel= is required");
     if (!vm.memory_kib) fail("memory= (KiB) is required");
-    if (!vm.cmdline.empty() && !vm.rumprun_config.empty()) fail("cmdline= and rumprun_config= exclude each other");
+    if (!vm.cmdline.empty() && !vm.rumprun_config.empty())
+        fail("cmdline= and rumprun_config= exclude each other");
     if (vm.cmdline.size() > libxl_max_cmdline) {
-        fail(fmt::format("cmdline= is longer than {} bytes (Xen's guest command line limit)", libxl_max_cmdline));
+        fail(fmt::format("cmdline= is longer than {} bytes (Xen's guest command line limit)",
+                         libxl_max_cmdline));
     }
     const std::string cmdline = vm.rumprun_config.empty() ? vm.cmdline : read_rumprun_config(vm);
 
     libxl_domain_create_info& c = out->c_info;
     c.type = LIBXL_DOMAIN_TYPE_PV;
     c.name = c_string(vm.name);
-    if (libxl_uuid_from_string(&c.uuid, vm.uuid.c_str()) != 0) fail("uuid " + vm.uuid + " not accepted by libxl");
+    if (libxl_uuid_from_string(&c.uuid, vm.uuid.c_str()) != 0)
+        fail("uuid " + vm.uuid + " not accepted by libxl");
 
     libxl_domain_build_info& b = out->b_info;
     libxl_domain_build_info_init_type(&b, LIBXL_DOMAIN_TYPE_PV);
@@ -95,7 +101,8 @@ void build_libxl_config(const vm_spec& vm, libxl_domain_config* out) {
     }
 
     if (!vm.disks.empty()) {
-        out->disks = static_cast<libxl_device_disk*>(::calloc(vm.disks.size(), sizeof(libxl_device_disk)));
+        out->disks =
+            static_cast<libxl_device_disk*>(::calloc(vm.disks.size(), sizeof(libxl_device_disk)));
         if (out->disks == nullptr) throw std::bad_alloc();
         for (const std::string& spec : vm.disks) {
             // The catalog checked TARGET@VDEV; the vdev has no '@'.

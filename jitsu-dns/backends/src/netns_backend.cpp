@@ -1,20 +1,21 @@
 // The netns backend: VMs are jitsu-netvm processes (see netns_backend.h).
+#include "jitsu_dns/netns_backend.h"
+
+#include <fmt/format.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fmt/format.h>
 #include <map>
 #include <mutex>
-#include <spdlog/spdlog.h>
 #include <system_error>
 #include <thread>
 
 #include "factories.h"
-#include "jitsu_dns/netns_backend.h"
 #include "proc_table.h"
 #include "spawn.h"
 
@@ -29,19 +30,27 @@ constexpr const char* netns_dir = "/run/netns";
 // jitsu-netvm's exit codes (guest/README.md).
 const char* netvm_exit_meaning(int code) {
     switch (code) {
-        case 0: return "stopped";
-        case 1: return "setting up failed";
-        case 2: return "bad command line";
-        case 3: return "CMD could not start or did not listen in time";
-        case 4: return "CMD exited by itself";
-        case 5: return "Xenstore unreachable";
-        default: return "unexpected exit code";
+        case 0:
+            return "stopped";
+        case 1:
+            return "setting up failed";
+        case 2:
+            return "bad command line";
+        case 3:
+            return "CMD could not start or did not listen in time";
+        case 4:
+            return "CMD exited by itself";
+        case 5:
+            return "Xenstore unreachable";
+        default:
+            return "unexpected exit code";
     }
 }
 
 std::string describe_wait_status(int status) {
     if (WIFEXITED(status)) {
-        return fmt::format("exited with {} ({})", WEXITSTATUS(status), netvm_exit_meaning(WEXITSTATUS(status)));
+        return fmt::format("exited with {} ({})", WEXITSTATUS(status),
+                           netvm_exit_meaning(WEXITSTATUS(status)));
     }
     if (WIFSIGNALED(status)) return fmt::format("killed by signal {}", WTERMSIG(status));
     return "ended";
@@ -84,12 +93,14 @@ class netns_backend final : public backend {
         const std::uint32_t domid = lowest_free_domid(used);
         const auto argv = netvm_argv(vm, domid, netvm_, options_);
         std::vector<std::pair<std::string, std::string>> env;
-        if (!options_.xenstore_path.empty()) env.emplace_back("XENSTORED_PATH", options_.xenstore_path);
+        if (!options_.xenstore_path.empty())
+            env.emplace_back("XENSTORED_PATH", options_.xenstore_path);
         pid_t pid = -1;
         try {
             pid = detail::spawn_process(argv, env);
         } catch (const std::system_error& e) {
-            throw backend_error(fmt::format("VM {}: cannot run {}: {}", vm.name, netvm_, e.code().message()));
+            throw backend_error(
+                fmt::format("VM {}: cannot run {}: {}", vm.name, netvm_, e.code().message()));
         }
         vms_[vm.name] = vm_entry{pid, domid, true, false};
         spdlog::info("VM {}: started {} (pid {}, domid {})", vm.name, program_, pid, domid);
@@ -114,11 +125,12 @@ class netns_backend final : public backend {
         const vm_entry entry = *e;
         signal(vm, entry, SIGTERM);
         if (!wait_gone(vm, entry, options_.stop_grace)) {
-            spdlog::warn("VM {}: {} (pid {}) still runs {} ms after SIGTERM: SIGKILL", vm.name, program_,
-                         entry.pid, options_.stop_grace.count());
+            spdlog::warn("VM {}: {} (pid {}) still runs {} ms after SIGTERM: SIGKILL", vm.name,
+                         program_, entry.pid, options_.stop_grace.count());
             ::kill(entry.pid, SIGKILL);
             if (!wait_gone(vm, entry, 2s)) {
-                throw backend_error(fmt::format("VM {}: {} (pid {}) survives SIGKILL", vm.name, program_, entry.pid));
+                throw backend_error(fmt::format("VM {}: {} (pid {}) survives SIGKILL", vm.name,
+                                                program_, entry.pid));
             }
         }
         vms_.erase(vm.name);
@@ -129,7 +141,8 @@ class netns_backend final : public backend {
         std::lock_guard lock(mutex_);
         reap_children();
         vm_entry* e = locate(vm);
-        if (e == nullptr) throw backend_error(fmt::format("VM {}: not running, cannot resume it", vm.name));
+        if (e == nullptr)
+            throw backend_error(fmt::format("VM {}: not running, cannot resume it", vm.name));
         resume_entry(vm, *e);
     }
 
@@ -193,8 +206,8 @@ class netns_backend final : public backend {
 
     void signal(const vm_spec& vm, const vm_entry& e, int sig) {
         if (::kill(e.pid, sig) != 0 && errno != ESRCH) {
-            throw backend_error(fmt::format("VM {}: cannot signal {} (pid {}): {}", vm.name, program_, e.pid,
-                                            std::strerror(errno)));
+            throw backend_error(fmt::format("VM {}: cannot signal {} (pid {}): {}", vm.name,
+                                            program_, e.pid, std::strerror(errno)));
         }
     }
 
@@ -211,7 +224,8 @@ class netns_backend final : public backend {
                 int st = 0;
                 const pid_t r = ::waitpid(e.pid, &st, WNOHANG);
                 if (r == e.pid) {
-                    spdlog::info("VM {}: {} (pid {}) {}", vm.name, program_, e.pid, describe_wait_status(st));
+                    spdlog::info("VM {}: {} (pid {}) {}", vm.name, program_, e.pid,
+                                 describe_wait_status(st));
                     return true;
                 }
                 if (r < 0 && errno == ECHILD) return true;
@@ -230,7 +244,8 @@ class netns_backend final : public backend {
             if (::waitpid(pid, &st, WNOHANG) == pid) {
                 vms_.erase(vm.name);
                 remove_leftover_netns(vm);
-                throw backend_error(fmt::format("VM {}: {} {}", vm.name, program_, describe_wait_status(st)));
+                throw backend_error(
+                    fmt::format("VM {}: {} {}", vm.name, program_, describe_wait_status(st)));
             }
             std::this_thread::sleep_for(1ms);
         }
@@ -239,7 +254,8 @@ class netns_backend final : public backend {
     void remove_leftover_netns(const vm_spec& vm) {
         std::error_code ec;
         if (!std::filesystem::exists(std::filesystem::path(netns_dir) / vm.name, ec)) return;
-        spdlog::warn("VM {}: removing leftover network namespace {}/{}", vm.name, netns_dir, vm.name);
+        spdlog::warn("VM {}: removing leftover network namespace {}/{}", vm.name, netns_dir,
+                     vm.name);
         remove_named_netns(netns_dir, vm.name);
     }
 
@@ -257,10 +273,12 @@ void remove_named_netns(const std::string& dir, const std::string& name) {
     const std::string path = dir + "/" + name;
     // EINVAL: not a mount point (a plain leftover file); ENOENT: already gone.
     if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
-        throw backend_error(fmt::format("VM {}: cannot unmount {}: {}", name, path, std::strerror(errno)));
+        throw backend_error(
+            fmt::format("VM {}: cannot unmount {}: {}", name, path, std::strerror(errno)));
     }
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        throw backend_error(fmt::format("VM {}: cannot remove {}: {}", name, path, std::strerror(errno)));
+        throw backend_error(
+            fmt::format("VM {}: cannot remove {}: {}", name, path, std::strerror(errno)));
     }
 }
 

@@ -22,28 +22,34 @@ std::string_view base_name(std::string_view path) {
 
 }  // namespace
 
-std::vector<std::string> netvm_argv(const vm_spec& vm, std::uint32_t domid, const std::string& netvm,
-                                    const backend_options& options) {
+std::vector<std::string> netvm_argv(const vm_spec& vm, std::uint32_t domid,
+                                    const std::string& netvm, const backend_options& options) {
     const auto fail = [&](std::string_view why) {
         throw backend_error(fmt::format("VM {}: netns backend: {}", vm.name, why));
     };
     if (vm.nic.empty()) fail("nic= (the bridge to attach the VM to) is required");
-    if (vm.cmd.find_first_not_of(' ') == std::string::npos) fail("cmd= (the server to run) is required");
+    if (vm.cmd.find_first_not_of(' ') == std::string::npos)
+        fail("cmd= (the server to run) is required");
     if (vm.name.size() > netvm_max_name_length) {
-        fail(fmt::format("name= may have at most {} characters for jitsu-netvm", netvm_max_name_length));
+        fail(fmt::format("name= may have at most {} characters for jitsu-netvm",
+                         netvm_max_name_length));
     }
     std::vector<std::string> argv{netvm, "--name", vm.name, "--bridge", vm.nic};
     argv.emplace_back("--ip");
     if (vm.ip) {
-        argv.push_back(fmt::format("{}/{}", *vm.ip, vm.prefix_len.value_or(options.default_prefix_v4)));
+        argv.push_back(
+            fmt::format("{}/{}", *vm.ip, vm.prefix_len.value_or(options.default_prefix_v4)));
     } else {
-        argv.push_back(fmt::format("{}/{}", *vm.ip6, vm.prefix_len.value_or(options.default_prefix_v6)));
+        argv.push_back(
+            fmt::format("{}/{}", *vm.ip6, vm.prefix_len.value_or(options.default_prefix_v6)));
     }
     argv.insert(argv.end(), {"--mac", vm.mac.to_string()});
     if (vm.gateway) argv.insert(argv.end(), {"--gateway", vm.gateway->to_string()});
-    argv.insert(argv.end(), {"--boot-delay", seconds_text(vm.boot_delay), "--domid", std::to_string(domid)});
+    argv.insert(argv.end(),
+                {"--boot-delay", seconds_text(vm.boot_delay), "--domid", std::to_string(domid)});
     if (vm.wait_for_key) argv.insert(argv.end(), {"--ready-key", *vm.wait_for_key});
-    if (!options.bridge_netns.empty()) argv.insert(argv.end(), {"--netns-of-bridge", options.bridge_netns});
+    if (!options.bridge_netns.empty())
+        argv.insert(argv.end(), {"--netns-of-bridge", options.bridge_netns});
     argv.insert(argv.end(), options.netvm_extra_args.begin(), options.netvm_extra_args.end());
     argv.emplace_back("--");
     // cmd= is split on spaces (no shell): runs of spaces separate words.
@@ -64,7 +70,8 @@ std::uint32_t lowest_free_domid(const std::set<std::uint32_t>& used) {
     return d;
 }
 
-std::optional<netvm_cmdline> parse_netvm_cmdline(std::string_view cmdline, std::string_view program) {
+std::optional<netvm_cmdline> parse_netvm_cmdline(std::string_view cmdline,
+                                                 std::string_view program) {
     std::vector<std::string_view> args;
     std::size_t pos = 0;
     while (pos < cmdline.size() && args.size() < 4096) {
@@ -104,7 +111,8 @@ std::optional<netvm_cmdline> parse_netvm_cmdline(std::string_view cmdline, std::
                 ok = ok && c >= '0' && c <= '9';
                 d = d * 10 + static_cast<std::uint64_t>(c - '0');
             }
-            if (ok && d <= std::numeric_limits<std::uint32_t>::max()) out.domid = static_cast<std::uint32_t>(d);
+            if (ok && d <= std::numeric_limits<std::uint32_t>::max())
+                out.domid = static_cast<std::uint32_t>(d);
         }
     }
     if (!named) return std::nullopt;

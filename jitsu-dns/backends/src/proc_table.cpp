@@ -84,9 +84,10 @@ std::vector<netvm_process> find_netvm_processes(const std::string& program) {
     // parent's command line: it is not a second VM.
     std::vector<netvm_process> out;
     for (std::size_t i = 0; i < found.size(); ++i) {
-        const bool child_of_same_vm = std::any_of(found.begin(), found.end(), [&](const netvm_process& p) {
-            return p.pid == parents[i] && p.cmdline.name == found[i].cmdline.name;
-        });
+        const bool child_of_same_vm =
+            std::any_of(found.begin(), found.end(), [&](const netvm_process& p) {
+                return p.pid == parents[i] && p.cmdline.name == found[i].cmdline.name;
+            });
         if (!child_of_same_vm) out.push_back(std::move(found[i]));
     }
     return out;

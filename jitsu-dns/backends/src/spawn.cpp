@@ -70,8 +70,9 @@ pid_t spawn_process(const std::vector<std::string>& argv,
 
     pid_t pid = -1;
     const bool search = argv[0].find('/') == std::string::npos;
-    const int rc = search ? posix_spawnp(&pid, args[0], &s.actions, &s.attr, args.data(), envp.data())
-                          : posix_spawn(&pid, args[0], &s.actions, &s.attr, args.data(), envp.data());
+    const int rc = search
+                       ? posix_spawnp(&pid, args[0], &s.actions, &s.attr, args.data(), envp.data())
+                       : posix_spawn(&pid, args[0], &s.actions, &s.attr, args.data(), envp.data());
     check(rc, argv[0].c_str());
     return pid;
 }

@@ -1,12 +1,12 @@
 // --config FILE: one VMSPEC per line. The file is untrusted input: bounded in size and in
 // line length, read once, every error naming FILE:LINE and the key.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fmt/format.h>
 #include <string>
 
 #include "jitsu_dns/catalog.h"
@@ -71,8 +71,8 @@ std::vector<vm_spec> load_config_file(const std::filesystem::path& path,
     std::size_t pos = 0;
     for (std::size_t line_no = 1; pos < data.size(); ++line_no) {
         const auto nl = data.find('\n', pos);
-        const std::string_view line =
-            trim(std::string_view(data).substr(pos, nl == std::string::npos ? std::string::npos : nl - pos));
+        const std::string_view line = trim(std::string_view(data).substr(
+            pos, nl == std::string::npos ? std::string::npos : nl - pos));
         pos = nl == std::string::npos ? data.size() : nl + 1;
         if (line.empty() || line.front() == '#') continue;
         const std::string where = fmt::format("{}:{}", path.string(), line_no);

@@ -1,8 +1,9 @@
 // VMSPEC parsing: split `key=value,...`, dispatch each key through one table, then check
 // what only the whole spec can tell (required keys, defaults derived from other keys).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
-#include <fmt/format.h>
 
 #include "jitsu_dns/catalog.h"
 #include "spec_values.h"
@@ -13,9 +14,29 @@ namespace {
 using detail::value_error;
 
 enum class key_id {
-    dns, ip, ip6, name, mac, kernel, memory, cmdline, nic, script, disk, rumprun_config,
-    response_delay, wait_for_key, wait_timeout, use_synjitsu, stop_mode, ttl, uuid, cmd,
-    boot_delay, prefix, gateway
+    dns,
+    ip,
+    ip6,
+    name,
+    mac,
+    kernel,
+    memory,
+    cmdline,
+    nic,
+    script,
+    disk,
+    rumprun_config,
+    response_delay,
+    wait_for_key,
+    wait_timeout,
+    use_synjitsu,
+    stop_mode,
+    ttl,
+    uuid,
+    cmd,
+    boot_delay,
+    prefix,
+    gateway
 };
 
 struct key_info {
@@ -71,8 +92,8 @@ ipv4_address parse_unicast_v4(std::string_view text) {
 
 ipv6_address parse_unicast_v6(std::string_view text) {
     // inet_pton would take a zone-less address of any length; bound it first.
-    const auto a = text.size() <= ipv6_address::max_string_length ? ipv6_address::parse(text)
-                                                                   : std::nullopt;
+    const auto a =
+        text.size() <= ipv6_address::max_string_length ? ipv6_address::parse(text) : std::nullopt;
     if (!a) throw value_error(fmt::format("{} is not an IPv6 address", detail::quote(text)));
     if (a->is_unspecified() || a->is_multicast()) {
         throw value_error(fmt::format("{} is not a unicast address", detail::quote(text)));
@@ -124,9 +145,15 @@ void apply(vm_spec& vm, key_id id, std::string_view value) {
             vm.dns_names.push_back(std::move(name));
             break;
         }
-        case key_id::ip: vm.ip = parse_unicast_v4(value); break;
-        case key_id::ip6: vm.ip6 = parse_unicast_v6(value); break;
-        case key_id::name: vm.name = parse_vm_name(value); break;
+        case key_id::ip:
+            vm.ip = parse_unicast_v4(value);
+            break;
+        case key_id::ip6:
+            vm.ip6 = parse_unicast_v6(value);
+            break;
+        case key_id::name:
+            vm.name = parse_vm_name(value);
+            break;
         case key_id::mac: {
             const auto m = mac_address::parse(value);
             if (!m) throw value_error(fmt::format("{} is not a MAC address", quote(value)));
@@ -136,32 +163,54 @@ void apply(vm_spec& vm, key_id id, std::string_view value) {
             vm.mac = *m;
             break;
         }
-        case key_id::kernel: vm.kernel = parse_text(value); break;
-        case key_id::memory: vm.memory_kib = parse_unsigned(value, 1, catalog_limits::max_memory_kib); break;
-        case key_id::cmdline: vm.cmdline = parse_text(value); break;
-        case key_id::nic: vm.nic = parse_interface_name(value); break;
-        case key_id::script: vm.script = parse_text(value); break;
+        case key_id::kernel:
+            vm.kernel = parse_text(value);
+            break;
+        case key_id::memory:
+            vm.memory_kib = parse_unsigned(value, 1, catalog_limits::max_memory_kib);
+            break;
+        case key_id::cmdline:
+            vm.cmdline = parse_text(value);
+            break;
+        case key_id::nic:
+            vm.nic = parse_interface_name(value);
+            break;
+        case key_id::script:
+            vm.script = parse_text(value);
+            break;
         case key_id::disk:
             if (vm.disks.size() >= catalog_limits::max_disks) {
                 throw value_error(fmt::format("more than {} disks", catalog_limits::max_disks));
             }
             vm.disks.push_back(parse_disk(value));
             break;
-        case key_id::rumprun_config: vm.rumprun_config = parse_text(value); break;
+        case key_id::rumprun_config:
+            vm.rumprun_config = parse_text(value);
+            break;
         case key_id::response_delay:
             vm.response_delay = parse_seconds(value, catalog_limits::max_seconds_value);
             break;
-        case key_id::wait_for_key: vm.wait_for_key = parse_xenstore_key(value); break;
+        case key_id::wait_for_key:
+            vm.wait_for_key = parse_xenstore_key(value);
+            break;
         case key_id::wait_timeout:
             vm.wait_timeout = parse_seconds(value, catalog_limits::max_seconds_value);
             break;
-        case key_id::use_synjitsu: vm.use_synjitsu = parse_bool(value); break;
-        case key_id::stop_mode: vm.stop = parse_stop_mode(value); break;
+        case key_id::use_synjitsu:
+            vm.use_synjitsu = parse_bool(value);
+            break;
+        case key_id::stop_mode:
+            vm.stop = parse_stop_mode(value);
+            break;
         case key_id::ttl:
             vm.ttl = static_cast<std::uint32_t>(parse_unsigned(value, 1, catalog_limits::max_ttl));
             break;
-        case key_id::uuid: vm.uuid = parse_uuid(value); break;
-        case key_id::cmd: vm.cmd = parse_cmd(value); break;
+        case key_id::uuid:
+            vm.uuid = parse_uuid(value);
+            break;
+        case key_id::cmd:
+            vm.cmd = parse_cmd(value);
+            break;
         case key_id::boot_delay:
             vm.boot_delay = parse_seconds(value, catalog_limits::max_seconds_value);
             break;
@@ -169,14 +218,16 @@ void apply(vm_spec& vm, key_id id, std::string_view value) {
             // Range checked against the address family once the whole spec is read.
             vm.prefix_len = static_cast<std::uint8_t>(parse_unsigned(value, 0, 128));
             break;
-        case key_id::gateway: vm.gateway = parse_unicast_v4(value); break;
+        case key_id::gateway:
+            vm.gateway = parse_unicast_v4(value);
+            break;
     }
 }
 
 // Checks and defaults that depend on several keys. Throws spec_error via `fail`.
 template <typename Fail>
-void complete(vm_spec& vm, const catalog_defaults& defaults, const std::array<int, keys.size()>& seen,
-              Fail fail) {
+void complete(vm_spec& vm, const catalog_defaults& defaults,
+              const std::array<int, keys.size()>& seen, Fail fail) {
     const auto given = [&](key_id id) { return seen[static_cast<std::size_t>(id)] > 0; };
     if (vm.name.empty()) fail("name", "missing (name= is required)");
     if (vm.dns_names.empty()) fail("dns", "missing (at least one dns= is required)");
@@ -216,7 +267,8 @@ vm_spec parse_vm_spec(std::string_view text, const catalog_defaults& defaults) {
                              catalog_limits::max_spec_bytes));
     }
     if (text.empty()) fail("", "empty");
-    if (const auto it = std::find_if(text.begin(), text.end(), [](char c) { return c < 0x20 || c > 0x7e; });
+    if (const auto it =
+            std::find_if(text.begin(), text.end(), [](char c) { return c < 0x20 || c > 0x7e; });
         it != text.end()) {
         fail("", fmt::format("byte {} is outside printable ASCII", it - text.begin()));
     }
@@ -227,7 +279,8 @@ vm_spec parse_vm_spec(std::string_view text, const catalog_defaults& defaults) {
     std::size_t pos = 0;
     for (std::size_t item_no = 1;; ++item_no) {
         const auto comma = text.find(',', pos);
-        const std::string_view item = text.substr(pos, comma == std::string_view::npos ? text.npos : comma - pos);
+        const std::string_view item =
+            text.substr(pos, comma == std::string_view::npos ? text.npos : comma - pos);
         if (item.empty()) fail("", fmt::format("item {} is empty (stray ',')", item_no));
         const auto eq = item.find('=');
         if (eq == std::string_view::npos) {
@@ -235,9 +288,11 @@ vm_spec parse_vm_spec(std::string_view text, const catalog_defaults& defaults) {
         }
         const std::string_view key = item.substr(0, eq);
         const std::string_view value = item.substr(eq + 1);
-        const auto info = std::find_if(keys.begin(), keys.end(), [&](const key_info& k) { return k.name == key; });
+        const auto info = std::find_if(keys.begin(), keys.end(),
+                                       [&](const key_info& k) { return k.name == key; });
         if (key.empty()) fail("", fmt::format("item {} has an empty key", item_no));
-        if (info == keys.end()) fail(std::string(key.substr(0, 64)), "unknown key (known: " + known_keys() + ")");
+        if (info == keys.end())
+            fail(std::string(key.substr(0, 64)), "unknown key (known: " + known_keys() + ")");
         auto& count = seen[static_cast<std::size_t>(info->id)];
         if (count > 0 && !info->repeatable) fail(std::string(key), "given twice");
         ++count;

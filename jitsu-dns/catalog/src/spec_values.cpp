@@ -1,12 +1,11 @@
 #include "spec_values.h"
 
+#include <fmt/format.h>
 #include <uuid/uuid.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
-
-#include <fmt/format.h>
 
 namespace jitsu::dns::detail {
 namespace {
@@ -17,9 +16,8 @@ bool is_printable(char c) { return c >= 0x20 && c <= 0x7e; }
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool equals_lower(std::string_view text, std::string_view word) {
-    return text.size() == word.size() &&
-           std::equal(text.begin(), text.end(), word.begin(),
-                      [](char a, char b) { return lower(a) == b; });
+    return text.size() == word.size() && std::equal(text.begin(), text.end(), word.begin(),
+                                                    [](char a, char b) { return lower(a) == b; });
 }
 
 }  // namespace
@@ -45,14 +43,17 @@ std::string quote(std::string_view text, std::size_t max) {
 
 std::chrono::milliseconds parse_seconds(std::string_view text, std::chrono::milliseconds max) {
     const auto bad = [&] {
-        return value_error(fmt::format("{} is not a number of seconds from 0 to {} with at most 3 "
-                                       "decimals",
-                                       quote(text), max.count() / 1000));
+        return value_error(
+            fmt::format("{} is not a number of seconds from 0 to {} with at most 3 "
+                        "decimals",
+                        quote(text), max.count() / 1000));
     };
     const auto dot = text.find('.');
     const std::string_view whole = text.substr(0, dot);
-    const std::string_view frac = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
-    if (whole.empty() || whole.size() > 7 || !std::all_of(whole.begin(), whole.end(), is_digit)) throw bad();
+    const std::string_view frac =
+        dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
+    if (whole.empty() || whole.size() > 7 || !std::all_of(whole.begin(), whole.end(), is_digit))
+        throw bad();
     if (dot != std::string_view::npos &&
         (frac.empty() || frac.size() > 3 || !std::all_of(frac.begin(), frac.end(), is_digit))) {
         throw bad();
@@ -71,9 +72,11 @@ std::chrono::milliseconds parse_seconds(std::string_view text, std::chrono::mill
 
 std::uint64_t parse_unsigned(std::string_view text, std::uint64_t min, std::uint64_t max) {
     const auto bad = [&] {
-        return value_error(fmt::format("{} is not an integer from {} to {}", quote(text), min, max));
+        return value_error(
+            fmt::format("{} is not an integer from {} to {}", quote(text), min, max));
     };
-    if (text.empty() || text.size() > 20 || !std::all_of(text.begin(), text.end(), is_digit)) throw bad();
+    if (text.empty() || text.size() > 20 || !std::all_of(text.begin(), text.end(), is_digit))
+        throw bad();
     if (text.size() > 1 && text[0] == '0') throw bad();
     std::uint64_t v = 0;
     for (char c : text) {
@@ -118,7 +121,8 @@ std::string parse_dns_name(std::string_view text) {
             const std::size_t len = i - label_start;
             if (len == 0) throw bad("empty label");
             if (len > 63) throw bad("label longer than 63 characters");
-            if (name[label_start] == '-' || name[i - 1] == '-') throw bad("label starts or ends with '-'");
+            if (name[label_start] == '-' || name[i - 1] == '-')
+                throw bad("label starts or ends with '-'");
             if (i < name.size()) out += '.';
             label_start = i + 1;
             continue;
@@ -134,13 +138,14 @@ std::string parse_dns_name(std::string_view text) {
 
 std::string parse_vm_name(std::string_view text) {
     // Not "-..." either: the name is an argument to tools (ip netns, virsh, jitsu-netvm).
-    const bool ok = !text.empty() && text.size() <= 64 && text != "." && text != ".." && text[0] != '-' &&
-                    std::all_of(text.begin(), text.end(), [](char c) {
+    const bool ok = !text.empty() && text.size() <= 64 && text != "." && text != ".." &&
+                    text[0] != '-' && std::all_of(text.begin(), text.end(), [](char c) {
                         return is_alpha(c) || is_digit(c) || c == '_' || c == '.' || c == '-';
                     });
     if (!ok) {
-        throw value_error(fmt::format("{} is not a VM name (1-64 of [A-Za-z0-9_.-], not starting with -, not . or ..)",
-                                      quote(text)));
+        throw value_error(fmt::format(
+            "{} is not a VM name (1-64 of [A-Za-z0-9_.-], not starting with -, not . or ..)",
+            quote(text)));
     }
     return std::string(text);
 }
@@ -167,7 +172,8 @@ std::string parse_interface_name(std::string_view text) {
                     });
     if (!ok) {
         throw value_error(fmt::format(
-            "{} is not an interface name (1-15 printable characters, no '/', ':' or space)", quote(text)));
+            "{} is not an interface name (1-15 printable characters, no '/', ':' or space)",
+            quote(text)));
     }
     return std::string(text);
 }
@@ -175,13 +181,15 @@ std::string parse_interface_name(std::string_view text) {
 std::string parse_disk(std::string_view text) {
     const auto at = text.rfind('@');
     const auto bad = [&] {
-        return value_error(fmt::format("{} is not TARGET@VDEV (e.g. /dev/loop5@xvda)", quote(text)));
+        return value_error(
+            fmt::format("{} is not TARGET@VDEV (e.g. /dev/loop5@xvda)", quote(text)));
     };
     if (at == std::string_view::npos || at == 0) throw bad();
     const std::string_view target = text.substr(0, at);
     const std::string_view vdev = text.substr(at + 1);
     if (vdev.empty() || vdev.size() > 16 || !is_alpha(vdev[0]) ||
-        !std::all_of(vdev.begin(), vdev.end(), [](char c) { return (c >= 'a' && c <= 'z') || is_digit(c); })) {
+        !std::all_of(vdev.begin(), vdev.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || is_digit(c); })) {
         throw bad();
     }
     parse_text(target);

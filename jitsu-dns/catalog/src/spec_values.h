@@ -31,7 +31,8 @@ stop_mode parse_stop_mode(std::string_view text);
 // A hostname (letters, digits, '-' not first or last in a label; labels 1..63, at most
 // 253 characters), lowercased, one final dot stripped.
 std::string parse_dns_name(std::string_view text);
-// [A-Za-z0-9_.-]{1,64}, not "." or ".." or starting with '-': a libvirt/Xen domain name and a netns name.
+// [A-Za-z0-9_.-]{1,64}, not "." or ".." or starting with '-': a libvirt/Xen domain name and a netns
+// name.
 std::string parse_vm_name(std::string_view text);
 // A relative Xenstore path: [A-Za-z0-9_@/-], no leading or trailing '/', no "//".
 std::string parse_xenstore_key(std::string_view text);

@@ -4,8 +4,8 @@
 #include <map>
 #include <string>
 
-#include "jitsu_dns/catalog.h"
 #include "common/format.h"
+#include "jitsu_dns/catalog.h"
 
 namespace jitsu::dns {
 namespace {
@@ -35,10 +35,11 @@ class claims {
 
 void validate_catalog(const std::vector<vm_spec>& vms) {
     if (vms.size() > catalog_limits::max_vms) {
-        throw spec_error("catalog", "", fmt::format("{} VMs, at most {}", vms.size(), catalog_limits::max_vms));
+        throw spec_error("catalog", "",
+                         fmt::format("{} VMs, at most {}", vms.size(), catalog_limits::max_vms));
     }
-    claims names(vms, "name"), uuids(vms, "uuid"), dns(vms, "dns"), ips(vms, "ip"), ip6s(vms, "ip6"),
-        macs(vms, "mac");
+    claims names(vms, "name"), uuids(vms, "uuid"), dns(vms, "dns"), ips(vms, "ip"),
+        ip6s(vms, "ip6"), macs(vms, "mac");
     for (std::size_t i = 0; i < vms.size(); ++i) {
         const vm_spec& vm = vms[i];
         names.claim(vm.name, i);

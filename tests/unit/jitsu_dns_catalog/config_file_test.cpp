@@ -42,7 +42,8 @@ TEST(jitsu_dns_config, comments_blank_lines_crlf_and_blanks_are_skipped) {
 TEST(jitsu_dns_config, empty_file_is_an_empty_catalog) {
     temp_dir dir;
     EXPECT_TRUE(load_config_file(dir.write("empty", ""), catalog_defaults{}).empty());
-    EXPECT_TRUE(load_config_file(dir.write("comments", "# nothing\n\n"), catalog_defaults{}).empty());
+    EXPECT_TRUE(
+        load_config_file(dir.write("comments", "# nothing\n\n"), catalog_defaults{}).empty());
 }
 
 TEST(jitsu_dns_config, defaults_apply) {
@@ -70,7 +71,8 @@ TEST(jitsu_dns_config, errors_name_file_line_and_key) {
 TEST(jitsu_dns_config, unreadable_files) {
     temp_dir dir;
     const spec_error missing = load_error(dir.path() / "nope");
-    EXPECT_EQ(std::string(missing.what()), (dir.path() / "nope").string() + ": cannot open: No such file or directory");
+    EXPECT_EQ(std::string(missing.what()),
+              (dir.path() / "nope").string() + ": cannot open: No such file or directory");
     const spec_error directory = load_error(dir.path());
     EXPECT_EQ(std::string(directory.what()), dir.path().string() + ": not a regular file");
 }
@@ -85,8 +87,8 @@ TEST(jitsu_dns_config, size_and_line_limits) {
     const auto p = dir.write("bigger", big);
     EXPECT_EQ(std::string(load_error(p).what()), p.string() + ": larger than 1048576 bytes");
 
-    const auto long_line = dir.write("long", "name=a,dns=a.example,ip=10.0.0.1\nname=b,kernel=" +
-                                                 std::string(5000, 'k') + "\n");
+    const auto long_line = dir.write(
+        "long", "name=a,dns=a.example,ip=10.0.0.1\nname=b,kernel=" + std::string(5000, 'k') + "\n");
     const spec_error e = load_error(long_line);
     EXPECT_EQ(e.where(), long_line.string() + ":2");
     EXPECT_EQ(e.detail(), "too long (5014 bytes, at most 4096)");
@@ -96,7 +98,8 @@ TEST(jitsu_dns_config, at_most_max_vms) {
     temp_dir dir;
     std::string text;
     for (std::size_t i = 0; i <= catalog_limits::max_vms; ++i) {
-        text += "name=v" + std::to_string(i) + ",dns=v" + std::to_string(i) + ".example,ip=10.0.0.1\n";
+        text +=
+            "name=v" + std::to_string(i) + ",dns=v" + std::to_string(i) + ".example,ip=10.0.0.1\n";
     }
     const auto p = dir.write("many", text);
     const spec_error e = load_error(p);

@@ -11,12 +11,14 @@ namespace {
 using namespace std::chrono_literals;
 
 vm_spec vm(const std::string& name, const std::string& extra = "") {
-    return parse_vm_spec("name=" + name + ",dns=" + name + ".example,ip=10.0.0.1" + extra, catalog_defaults{});
+    return parse_vm_spec("name=" + name + ",dns=" + name + ".example,ip=10.0.0.1" + extra,
+                         catalog_defaults{});
 }
 
 std::unique_ptr<backend> node_backend() {
     backend_options o;
-    o.connect_uri = std::string{"test://"} + JITSU_SOURCE_DIR + "/tests/unit/jitsu_dns_catalog/libvirt-node.xml";
+    o.connect_uri = std::string{"test://"} + JITSU_SOURCE_DIR +
+                    "/tests/unit/jitsu_dns_catalog/libvirt-node.xml";
     o.stop_grace = 2s;
     return make_backend("libvirt", o);
 }
@@ -100,8 +102,10 @@ TEST(jitsu_dns_libvirt, lookup_falls_back_to_the_uuid) {
 TEST(jitsu_dns_libvirt, unknown_domain_is_a_clear_error) {
     auto b = node_backend();
     const auto v = vm("gamma");
-    const std::string uri = std::string{"test://"} + JITSU_SOURCE_DIR + "/tests/unit/jitsu_dns_catalog/libvirt-node.xml";
-    const std::string expected = "VM gamma: no libvirt domain named \"gamma\" or with UUID " + v.uuid + " on " + uri;
+    const std::string uri = std::string{"test://"} + JITSU_SOURCE_DIR +
+                            "/tests/unit/jitsu_dns_catalog/libvirt-node.xml";
+    const std::string expected =
+        "VM gamma: no libvirt domain named \"gamma\" or with UUID " + v.uuid + " on " + uri;
     EXPECT_EQ(error_of([&] { b->start(v); }), expected);
     EXPECT_EQ(error_of([&] { b->status(v); }), expected);
     EXPECT_EQ(error_of([&] { b->stop(v, stop_mode::destroy); }), expected);
@@ -111,7 +115,8 @@ TEST(jitsu_dns_libvirt, connection_failure_is_one_line) {
     backend_options o;
     o.connect_uri = "test:///nonexistent/node.xml";
     const std::string e = error_of([&] { make_backend("libvirt", o); });
-    EXPECT_EQ(e.rfind("libvirt backend: cannot connect to test:///nonexistent/node.xml: ", 0), 0U) << e;
+    EXPECT_EQ(e.rfind("libvirt backend: cannot connect to test:///nonexistent/node.xml: ", 0), 0U)
+        << e;
     EXPECT_EQ(e.find('\n'), std::string::npos) << e;
     o.connect_uri = "nosuchdriver:///x";
     const std::string e2 = error_of([&] { make_backend("libvirt", o); });

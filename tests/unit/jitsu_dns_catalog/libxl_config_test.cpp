@@ -26,7 +26,8 @@ struct domain_config {
 };
 
 vm_spec vm(const std::string& extra) {
-    return parse_vm_spec("name=www-xl,dns=www.example.org,ip=10.0.0.10" + extra, catalog_defaults{});
+    return parse_vm_spec("name=www-xl,dns=www.example.org,ip=10.0.0.10" + extra,
+                         catalog_defaults{});
 }
 
 std::string error_of(const vm_spec& v) {
@@ -41,14 +42,16 @@ std::string error_of(const vm_spec& v) {
 
 std::string uuid_text(const libxl_uuid& u) {
     char buf[LIBXL_UUID_FMTLEN + 1];
-    std::snprintf(buf, sizeof buf, LIBXL_UUID_FMT, LIBXL__UUID_BYTES(libxl_uuid_bytearray_const(&u)));
+    std::snprintf(buf, sizeof buf, LIBXL_UUID_FMT,
+                  LIBXL__UUID_BYTES(libxl_uuid_bytearray_const(&u)));
     return buf;
 }
 
 TEST(jitsu_dns_libxl, full_translation) {
-    const auto v = vm(",uuid=de4c0ffe-0000-4000-8000-000000000ad3,kernel=/boot/mir-www.xen,memory=64000,"
-                      "cmdline=-v --x=y,nic=br0,script=/etc/xen/scripts/vif-bridge,"
-                      "disk=/dev/loop5@xvda,disk=/dev/loop6@xvdb");
+    const auto v =
+        vm(",uuid=de4c0ffe-0000-4000-8000-000000000ad3,kernel=/boot/mir-www.xen,memory=64000,"
+           "cmdline=-v --x=y,nic=br0,script=/etc/xen/scripts/vif-bridge,"
+           "disk=/dev/loop5@xvda,disk=/dev/loop6@xvdb");
     domain_config d;
     build_libxl_config(v, &d.c);
     EXPECT_EQ(d.c.c_info.type, LIBXL_DOMAIN_TYPE_PV);
@@ -93,10 +96,14 @@ TEST(jitsu_dns_libxl, minimal_translation_has_no_devices) {
 
 TEST(jitsu_dns_libxl, rumprun_config_becomes_the_command_line) {
     testing::temp_dir dir;
-    const auto cfg = dir.write("json.cfg", "{\n\t\"net\": {\"if\": \"vioif0\", \"type\": \"inet\"},\r\n \"cmdline\": \"nginx\"\n}\n");
+    const auto cfg = dir.write(
+        "json.cfg",
+        "{\n\t\"net\": {\"if\": \"vioif0\", \"type\": \"inet\"},\r\n \"cmdline\": \"nginx\"\n}\n");
     domain_config d;
     build_libxl_config(vm(",kernel=nginx.bin,memory=64000,rumprun_config=" + cfg.string()), &d.c);
-    EXPECT_STREQ(d.c.b_info.cmdline, "{  \"net\": {\"if\": \"vioif0\", \"type\": \"inet\"},   \"cmdline\": \"nginx\" }");
+    EXPECT_STREQ(
+        d.c.b_info.cmdline,
+        "{  \"net\": {\"if\": \"vioif0\", \"type\": \"inet\"},   \"cmdline\": \"nginx\" }");
 }
 
 TEST(jitsu_dns_libxl, translation_errors_are_one_line_and_name_the_vm) {
@@ -107,27 +114,32 @@ TEST(jitsu_dns_libxl, translation_errors_are_one_line_and_name_the_vm) {
     EXPECT_EQ(error_of(vm(",kernel=k,memory=1,cmdline=x,rumprun_config=" + cfg.string())),
               "VM www-xl: libxl backend: cmdline= and rumprun_config= exclude each other");
     EXPECT_EQ(error_of(vm(",kernel=k,memory=1,cmdline=" + std::string(1024, 'c'))),
-              "VM www-xl: libxl backend: cmdline= is longer than 1023 bytes (Xen's guest command line limit)");
+              "VM www-xl: libxl backend: cmdline= is longer than 1023 bytes (Xen's guest command "
+              "line limit)");
     const auto missing = (dir.path() / "missing.cfg").string();
-    EXPECT_EQ(error_of(vm(",kernel=k,memory=1,rumprun_config=" + missing)),
-              "VM www-xl: rumprun_config \"" + missing + "\": cannot open: No such file or directory");
+    EXPECT_EQ(
+        error_of(vm(",kernel=k,memory=1,rumprun_config=" + missing)),
+        "VM www-xl: rumprun_config \"" + missing + "\": cannot open: No such file or directory");
     const auto big = dir.write("big.cfg", std::string(1024, ' '));
     EXPECT_EQ(error_of(vm(",kernel=k,memory=1,rumprun_config=" + big.string())),
               "VM www-xl: rumprun_config \"" + big.string() +
                   "\": larger than 1023 bytes (Xen's guest command line limit)");
-    EXPECT_EQ(error_of(vm(",kernel=k,memory=1,rumprun_config=" + dir.write("ok.cfg", std::string(1023, ' ')).string())),
+    EXPECT_EQ(error_of(vm(",kernel=k,memory=1,rumprun_config=" +
+                          dir.write("ok.cfg", std::string(1023, ' ')).string())),
               "no error");
     const auto binary = dir.write("bin.cfg", std::string("{\x01}", 3));
     EXPECT_EQ(error_of(vm(",kernel=k,memory=1,rumprun_config=" + binary.string())),
               "VM www-xl: rumprun_config \"" + binary.string() + "\": contains control bytes");
-    EXPECT_EQ(error_of(vm(",kernel=k,memory=1,rumprun_config=" + dir.path().string())),
-              "VM www-xl: rumprun_config \"" + dir.path().string() + "\": cannot read: Is a directory");
+    EXPECT_EQ(
+        error_of(vm(",kernel=k,memory=1,rumprun_config=" + dir.path().string())),
+        "VM www-xl: rumprun_config \"" + dir.path().string() + "\": cannot read: Is a directory");
 }
 
 // This machine has no Xen hypervisor (no /dev/xen/privcmd): the backend refuses to start
 // with one line. On a Xen host, construction succeeds and this test is skipped.
 TEST(jitsu_dns_libxl, needs_a_xen_host) {
-    if (std::filesystem::exists("/dev/xen/privcmd") || std::filesystem::exists("/proc/xen/privcmd")) {
+    if (std::filesystem::exists("/dev/xen/privcmd") ||
+        std::filesystem::exists("/proc/xen/privcmd")) {
         GTEST_SKIP() << "a Xen host: the no-Xen error path cannot be exercised here";
     }
     try {

@@ -26,8 +26,9 @@ class netns_lifecycle : public ::testing::Test {
     void SetUp() override {
         const std::string program = "fake-netvm-" + std::to_string(::getpid());
         fake_ = dir_.path() / program;
-        std::filesystem::copy_file(std::filesystem::path(JITSU_SOURCE_DIR) / "tests/unit/jitsu_dns_catalog/fake-netvm",
-                                   fake_);
+        std::filesystem::copy_file(
+            std::filesystem::path(JITSU_SOURCE_DIR) / "tests/unit/jitsu_dns_catalog/fake-netvm",
+            fake_);
         log_ = dir_.path() / "log";
         options_.netvm_path = fake_;
         options_.netvm_extra_args = {"--log", log_.string()};
@@ -115,7 +116,8 @@ TEST_F(netns_lifecycle, start_status_domids_stop) {
     EXPECT_EQ(sc.domid, 2U);
     wait_ready(1);
     // The fake got jitsu-netvm's command line.
-    EXPECT_NE(log().find("--name " + a.name + " --bridge br0 --ip 10.0.0.1/24 --mac 00:16:3e:00:00:01 "
+    EXPECT_NE(log().find("--name " + a.name +
+                         " --bridge br0 --ip 10.0.0.1/24 --mac 00:16:3e:00:00:01 "
                          "--boot-delay 0.000 --domid 1 --log"),
               std::string::npos)
         << log();
@@ -183,7 +185,9 @@ TEST_F(netns_lifecycle, a_second_backend_adopts_running_vms) {
     EXPECT_EQ(second->status(a).domid, 1U);
     // Suspension seen from the stopped CMD (allow the fake its trap latency).
     vm_status sc;
-    for (int i = 0; i < 100 && (sc = make_backend("netns", options_)->status(c)).power != vm_power::suspended; ++i) {
+    for (int i = 0;
+         i < 100 && (sc = make_backend("netns", options_)->status(c)).power != vm_power::suspended;
+         ++i) {
         std::this_thread::sleep_for(10ms);
     }
     EXPECT_EQ(sc.power, vm_power::suspended);
@@ -239,7 +243,8 @@ TEST_F(netns_lifecycle, start_failures) {
         FAIL() << "started";
     } catch (const backend_error& e) {
         EXPECT_EQ(std::string(e.what()), "VM f" + std::to_string(::getpid()) + ": cannot run " +
-                                             options_.netvm_path.string() + ": No such file or directory");
+                                             options_.netvm_path.string() +
+                                             ": No such file or directory");
     }
     options_.netvm_path = fake_;
     options_.netvm_extra_args.insert(options_.netvm_extra_args.end(), {"--exit", "1"});
@@ -249,7 +254,8 @@ TEST_F(netns_lifecycle, start_failures) {
         FAIL() << "started";
     } catch (const backend_error& e) {
         EXPECT_EQ(std::string(e.what()), "VM f" + std::to_string(::getpid()) + ": " +
-                                             fake_.filename().string() + " exited with 1 (setting up failed)");
+                                             fake_.filename().string() +
+                                             " exited with 1 (setting up failed)");
     }
 }
 

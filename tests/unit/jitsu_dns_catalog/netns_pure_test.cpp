@@ -26,9 +26,9 @@ std::string error_of(const vm_spec& vm, const backend_options& o = {}) {
 TEST(jitsu_dns_netns, argv_minimal) {
     const auto vm = spec("name=www,dns=www.example.org,ip=10.0.0.10,nic=br0,cmd=/bin/httpd");
     EXPECT_EQ(netvm_argv(vm, 3, "/opt/bin/jitsu-netvm", {}),
-              (strings{"/opt/bin/jitsu-netvm", "--name", "www", "--bridge", "br0", "--ip", "10.0.0.10/24",
-                       "--mac", "00:16:3e:00:00:0a", "--boot-delay", "0.000", "--domid", "3", "--",
-                       "/bin/httpd"}));
+              (strings{"/opt/bin/jitsu-netvm", "--name", "www", "--bridge", "br0", "--ip",
+                       "10.0.0.10/24", "--mac", "00:16:3e:00:00:0a", "--boot-delay", "0.000",
+                       "--domid", "3", "--", "/bin/httpd"}));
 }
 
 TEST(jitsu_dns_netns, argv_every_option) {
@@ -39,11 +39,34 @@ TEST(jitsu_dns_netns, argv_every_option) {
     backend_options o;
     o.bridge_netns = "host";
     o.netvm_extra_args = {"-v", "--listen-timeout", "5"};
-    EXPECT_EQ(netvm_argv(vm, 12, "jitsu-netvm", o),
-              (strings{"jitsu-netvm", "--name", "www", "--bridge", "br0", "--ip", "10.0.0.10/16", "--mac",
-                       "02:00:00:00:00:0a", "--gateway", "10.0.0.1", "--boot-delay", "1.050", "--domid",
-                       "12", "--ready-key", "data/status", "--netns-of-bridge", "host", "-v",
-                       "--listen-timeout", "5", "--", "/bin/httpd", "--port", "80", "--body", "a=b"}));
+    EXPECT_EQ(netvm_argv(vm, 12, "jitsu-netvm", o), (strings{"jitsu-netvm",
+                                                             "--name",
+                                                             "www",
+                                                             "--bridge",
+                                                             "br0",
+                                                             "--ip",
+                                                             "10.0.0.10/16",
+                                                             "--mac",
+                                                             "02:00:00:00:00:0a",
+                                                             "--gateway",
+                                                             "10.0.0.1",
+                                                             "--boot-delay",
+                                                             "1.050",
+                                                             "--domid",
+                                                             "12",
+                                                             "--ready-key",
+                                                             "data/status",
+                                                             "--netns-of-bridge",
+                                                             "host",
+                                                             "-v",
+                                                             "--listen-timeout",
+                                                             "5",
+                                                             "--",
+                                                             "/bin/httpd",
+                                                             "--port",
+                                                             "80",
+                                                             "--body",
+                                                             "a=b"}));
 }
 
 TEST(jitsu_dns_netns, argv_ip6_only_vm) {
@@ -62,8 +85,10 @@ TEST(jitsu_dns_netns, argv_errors_name_the_vm) {
               "VM www: netns backend: cmd= (the server to run) is required");
     const std::string long_name(33, 'n');
     EXPECT_EQ(error_of(spec("name=" + long_name + ",dns=w.example,ip=10.0.0.1,nic=br0,cmd=srv")),
-              "VM " + long_name + ": netns backend: name= may have at most 32 characters for jitsu-netvm");
-    EXPECT_EQ(error_of(spec("name=" + std::string(32, 'n') + ",dns=w.example,ip=10.0.0.1,nic=br0,cmd=srv")),
+              "VM " + long_name +
+                  ": netns backend: name= may have at most 32 characters for jitsu-netvm");
+    EXPECT_EQ(error_of(spec("name=" + std::string(32, 'n') +
+                            ",dns=w.example,ip=10.0.0.1,nic=br0,cmd=srv")),
               "accepted");
 }
 
@@ -86,32 +111,38 @@ std::string nul_join(const strings& args) {
 }
 
 TEST(jitsu_dns_netns, parse_netvm_cmdline) {
-    const auto direct = parse_netvm_cmdline(
-        nul_join({"/usr/bin/jitsu-netvm", "--name", "www", "--bridge", "br0", "--domid", "7", "--", "srv",
-                  "--name", "x", "--domid", "9"}),
-        "jitsu-netvm");
+    const auto direct =
+        parse_netvm_cmdline(nul_join({"/usr/bin/jitsu-netvm", "--name", "www", "--bridge", "br0",
+                                      "--domid", "7", "--", "srv", "--name", "x", "--domid", "9"}),
+                            "jitsu-netvm");
     ASSERT_TRUE(direct);
     EXPECT_EQ(direct->name, "www");
     EXPECT_EQ(direct->domid, 7U);
     const auto script = parse_netvm_cmdline(
-        nul_join({"/bin/bash", "/tmp/x/fake-netvm", "--name=a.b", "--domid=4294967295"}), "fake-netvm");
+        nul_join({"/bin/bash", "/tmp/x/fake-netvm", "--name=a.b", "--domid=4294967295"}),
+        "fake-netvm");
     ASSERT_TRUE(script);
     EXPECT_EQ(script->name, "a.b");
     EXPECT_EQ(script->domid, 4294967295U);
-    const auto no_domid = parse_netvm_cmdline(nul_join({"jitsu-netvm", "--domid", "x1", "--name", "n"}),
-                                              "jitsu-netvm");
+    const auto no_domid = parse_netvm_cmdline(
+        nul_join({"jitsu-netvm", "--domid", "x1", "--name", "n"}), "jitsu-netvm");
     ASSERT_TRUE(no_domid);
     EXPECT_FALSE(no_domid->domid);
-    EXPECT_FALSE(parse_netvm_cmdline(nul_join({"jitsu-netvm", "--domid", "4294967296", "--name", "n"}),
-                                     "jitsu-netvm")->domid);
+    EXPECT_FALSE(
+        parse_netvm_cmdline(nul_join({"jitsu-netvm", "--domid", "4294967296", "--name", "n"}),
+                            "jitsu-netvm")
+            ->domid);
     // Not a jitsu-netvm, or no name of its own (only CMD's).
     EXPECT_FALSE(parse_netvm_cmdline(nul_join({"/usr/bin/other", "--name", "www"}), "jitsu-netvm"));
-    EXPECT_FALSE(parse_netvm_cmdline(nul_join({"/usr/bin/jitsu-netvm2", "--name", "www"}), "jitsu-netvm"));
-    EXPECT_FALSE(parse_netvm_cmdline(nul_join({"jitsu-netvm", "--", "srv", "--name", "www"}), "jitsu-netvm"));
+    EXPECT_FALSE(
+        parse_netvm_cmdline(nul_join({"/usr/bin/jitsu-netvm2", "--name", "www"}), "jitsu-netvm"));
+    EXPECT_FALSE(parse_netvm_cmdline(nul_join({"jitsu-netvm", "--", "srv", "--name", "www"}),
+                                     "jitsu-netvm"));
     EXPECT_FALSE(parse_netvm_cmdline(nul_join({"jitsu-netvm", "--name"}), "jitsu-netvm"));
     EXPECT_FALSE(parse_netvm_cmdline("", "jitsu-netvm"));
     // Without the final NUL (a process that rewrote its command line).
-    const auto unterminated = parse_netvm_cmdline(std::string("jitsu-netvm\0--name\0www", 22), "jitsu-netvm");
+    const auto unterminated =
+        parse_netvm_cmdline(std::string("jitsu-netvm\0--name\0www", 22), "jitsu-netvm");
     ASSERT_TRUE(unterminated);
     EXPECT_EQ(unterminated->name, "www");
 }

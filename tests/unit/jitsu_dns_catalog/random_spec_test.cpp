@@ -30,7 +30,8 @@ void check_invariants(const vm_spec& vm) {
     for (const auto& n : vm.dns_names) {
         EXPECT_FALSE(n.empty());
         EXPECT_LE(n.size(), 253U);
-        EXPECT_EQ(n.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-."), std::string::npos) << n;
+        EXPECT_EQ(n.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-."), std::string::npos)
+            << n;
         EXPECT_NE(n.back(), '.');
     }
     EXPECT_TRUE(vm.ip || vm.ip6);
@@ -47,18 +48,29 @@ std::string mutate(std::string s, std::mt19937& rng) {
     std::uniform_int_distribution<int> op(0, 4);
     const int steps = std::uniform_int_distribution<int>(1, 6)(rng);
     for (int i = 0; i < steps; ++i) {
-        const std::size_t at = s.empty() ? 0 : std::uniform_int_distribution<std::size_t>(0, s.size() - 1)(rng);
-        const char c = alphabet[std::uniform_int_distribution<std::size_t>(0, alphabet.size() - 1)(rng)];
+        const std::size_t at =
+            s.empty() ? 0 : std::uniform_int_distribution<std::size_t>(0, s.size() - 1)(rng);
+        const char c =
+            alphabet[std::uniform_int_distribution<std::size_t>(0, alphabet.size() - 1)(rng)];
         switch (op(rng)) {
-            case 0: if (!s.empty()) s[at] = c; break;
-            case 1: s.insert(s.begin() + static_cast<std::ptrdiff_t>(at), c); break;
-            case 2: if (!s.empty()) s.erase(at, std::uniform_int_distribution<std::size_t>(1, 8)(rng)); break;
+            case 0:
+                if (!s.empty()) s[at] = c;
+                break;
+            case 1:
+                s.insert(s.begin() + static_cast<std::ptrdiff_t>(at), c);
+                break;
+            case 2:
+                if (!s.empty()) s.erase(at, std::uniform_int_distribution<std::size_t>(1, 8)(rng));
+                break;
             case 3: {  // duplicate a slice (repeated keys, long values)
                 const std::size_t len = std::uniform_int_distribution<std::size_t>(1, 40)(rng);
                 s.insert(at, s.substr(at, len));
                 break;
             }
-            default: s.insert(at, std::string(std::uniform_int_distribution<std::size_t>(1, 3000)(rng), c)); break;
+            default:
+                s.insert(at,
+                         std::string(std::uniform_int_distribution<std::size_t>(1, 3000)(rng), c));
+                break;
         }
     }
     return s;
@@ -92,7 +104,8 @@ TEST(jitsu_dns_random_spec, random_bytes_fail_cleanly) {
     std::mt19937 rng(7);
     for (int i = 0; i < 3000; ++i) {
         std::string s(std::uniform_int_distribution<std::size_t>(0, 300)(rng), '\0');
-        for (auto& c : s) c = alphabet[std::uniform_int_distribution<std::size_t>(0, alphabet.size() - 1)(rng)];
+        for (auto& c : s)
+            c = alphabet[std::uniform_int_distribution<std::size_t>(0, alphabet.size() - 1)(rng)];
         try {
             check_invariants(parse_vm_spec(s, catalog_defaults{}));
         } catch (const spec_error& e) {

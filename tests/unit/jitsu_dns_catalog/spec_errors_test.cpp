@@ -39,9 +39,10 @@ void expect_rejected(const error_case& c) {
 
 TEST(jitsu_dns_spec_errors, message_shape_of_the_brief) {
     const spec_error e = parse_error("name=www,ip=10.0.0.300,dns=www.example.org");
-    EXPECT_STREQ(e.what(),
-                 "VMSPEC \"name=www,ip=10.0.0.300,dns=www.example.org\": ip: \"10.0.0.300\" is not an "
-                 "IPv4 address");
+    EXPECT_STREQ(
+        e.what(),
+        "VMSPEC \"name=www,ip=10.0.0.300,dns=www.example.org\": ip: \"10.0.0.300\" is not an "
+        "IPv4 address");
 }
 
 TEST(jitsu_dns_spec_errors, required_keys) {
@@ -62,17 +63,19 @@ TEST(jitsu_dns_spec_errors, structure) {
              {base + ",,ttl=5", "", "item 4 is empty (stray ',')"},
              {base + ",kernel", "kernel", "not key=value"},
              {base + ",=x", "", "item 4 has an empty key"},
-             {base + ",frob=1", "frob", "unknown key (known: dns, ip, ip6, name, mac, kernel, "
-                                            "memory, cmdline, nic, script, disk, rumprun_config, "
-                                            "response_delay, wait_for_key, wait_timeout, use_synjitsu, "
-                                            "stop_mode, ttl, uuid, cmd, boot_delay, prefix, gateway)"},
+             {base + ",frob=1", "frob",
+              "unknown key (known: dns, ip, ip6, name, mac, kernel, "
+              "memory, cmdline, nic, script, disk, rumprun_config, "
+              "response_delay, wait_for_key, wait_timeout, use_synjitsu, "
+              "stop_mode, ttl, uuid, cmd, boot_delay, prefix, gateway)"},
              {base + ",IP=10.0.0.2", "IP", parse_error(base + ",frob=1").detail()},
              {base + ",ip=10.0.0.11", "ip", "given twice"},
              {base + ",name=b", "name", "given twice"},
              {base + ",ttl=5,ttl=6", "ttl", "given twice"},
              {base + ",dns=WWW.example.org.", "dns", "\"www.example.org\" given twice"},
              {base + ",cmd=a\tb", "", "byte 47 is outside printable ASCII"},
-             {base + ",kernel=" + std::string(4096, 'k'), "", "too long (4145 bytes, at most 4096)"},
+             {base + ",kernel=" + std::string(4096, 'k'), "",
+              "too long (4145 bytes, at most 4096)"},
          }) {
         expect_rejected(c);
     }
@@ -81,114 +84,132 @@ TEST(jitsu_dns_spec_errors, structure) {
 TEST(jitsu_dns_spec_errors, values) {
     const std::string n = "name=a,dns=a.example,";
     const std::string nip = n + "ip=10.0.0.1,";
-    for (const error_case& c : std::vector<error_case>{
-             {n + "ip=10.0.0.300", "ip", "\"10.0.0.300\" is not an IPv4 address"},
-             {n + "ip=010.0.0.1", "ip", "\"010.0.0.1\" is not an IPv4 address"},
-             {n + "ip=", "ip", "\"\" is not an IPv4 address"},
-             {n + "ip=0.0.0.0", "ip", "\"0.0.0.0\" is not a unicast address"},
-             {n + "ip=224.0.0.1", "ip", "\"224.0.0.1\" is not a unicast address"},
-             {n + "ip=255.255.255.255", "ip", "\"255.255.255.255\" is not a unicast address"},
-             {n + "ip6=fd00::zz", "ip6", "\"fd00::zz\" is not an IPv6 address"},
-             {n + "ip6=10.0.0.1", "ip6", "\"10.0.0.1\" is not an IPv6 address"},
-             {n + "ip6=::", "ip6", "\"::\" is not a unicast address"},
-             {n + "ip6=ff02::1", "ip6", "\"ff02::1\" is not a unicast address"},
-             {"dns=a.example,ip=10.0.0.1,name=", "name",
-              "\"\" is not a VM name (1-64 of [A-Za-z0-9_.-], not starting with -, not . or ..)"},
-             {"dns=a.example,ip=10.0.0.1,name=..", "name",
-              "\"..\" is not a VM name (1-64 of [A-Za-z0-9_.-], not starting with -, not . or ..)"},
-             {"dns=a.example,ip=10.0.0.1,name=--", "name",
-              "\"--\" is not a VM name (1-64 of [A-Za-z0-9_.-], not starting with -, not . or ..)"},
-             {"dns=a.example,ip=10.0.0.1,name=a/b", "name",
-              "\"a/b\" is not a VM name (1-64 of [A-Za-z0-9_.-], not starting with -, not . or ..)"},
-             {"dns=a.example,ip=10.0.0.1,name=" + std::string(65, 'n'), "name",
-              std::string{"\""} + std::string(65, 'n') + "\" is not a VM name (1-64 of [A-Za-z0-9_.-], not starting with -, not . or ..)"},
-             {nip + "dns=", "dns", "\"\" is not a valid host name (empty)"},
-             {nip + "dns=.", "dns", "\".\" is not a valid host name (empty)"},
-             {nip + "dns=a..b", "dns", "\"a..b\" is not a valid host name (empty label)"},
-             {nip + "dns=-a.b", "dns", "\"-a.b\" is not a valid host name (label starts or ends with '-')"},
-             {nip + "dns=a-.b", "dns", "\"a-.b\" is not a valid host name (label starts or ends with '-')"},
-             {nip + "dns=a_b.c", "dns",
-              "\"a_b.c\" is not a valid host name (only letters, digits, '-' and '.' are allowed)"},
-             {nip + "dns=" + std::string(64, 'l') + ".x", "dns",
-              std::string{"\""} + std::string(64, 'l') + ".x\" is not a valid host name (label longer than 63 characters)"},
-             {nip + "mac=00:16:3e:00:00", "mac", "\"00:16:3e:00:00\" is not a MAC address"},
-             {nip + "mac=01:00:5e:00:00:01", "mac", "\"01:00:5e:00:00:01\" is not a unicast MAC address"},
-             {nip + "mac=00:00:00:00:00:00", "mac", "\"00:00:00:00:00:00\" is not a unicast MAC address"},
-             {nip + "kernel=", "kernel", "empty value"},
-             {nip + "memory=0", "memory", "\"0\" is not an integer from 1 to 4294967296"},
-             {nip + "memory=-1", "memory", "\"-1\" is not an integer from 1 to 4294967296"},
-             {nip + "memory=064000", "memory", "\"064000\" is not an integer from 1 to 4294967296"},
-             {nip + "memory=64M", "memory", "\"64M\" is not an integer from 1 to 4294967296"},
-             {nip + "memory=4294967297", "memory", "\"4294967297\" is not an integer from 1 to 4294967296"},
-             {nip + "memory=99999999999999999999999", "memory",
-              "\"99999999999999999999999\" is not an integer from 1 to 4294967296"},
-             {nip + "cmdline=", "cmdline", "empty value"},
-             {nip + "nic=", "nic",
-              "\"\" is not an interface name (1-15 printable characters, no '/', ':' or space)"},
-             {nip + "nic=a-very-long-bridge", "nic",
-              "\"a-very-long-bridge\" is not an interface name (1-15 printable characters, no '/', ':' or "
-              "space)"},
-             {nip + "nic=br/0", "nic",
-              "\"br/0\" is not an interface name (1-15 printable characters, no '/', ':' or space)"},
-             {nip + "script=", "script", "empty value"},
-             {nip + "disk=/dev/loop5", "disk", "\"/dev/loop5\" is not TARGET@VDEV (e.g. /dev/loop5@xvda)"},
-             {nip + "disk=@xvda", "disk", "\"@xvda\" is not TARGET@VDEV (e.g. /dev/loop5@xvda)"},
-             {nip + "disk=/dev/x@", "disk", "\"/dev/x@\" is not TARGET@VDEV (e.g. /dev/loop5@xvda)"},
-             {nip + "disk=/dev/x@XVDA", "disk", "\"/dev/x@XVDA\" is not TARGET@VDEV (e.g. /dev/loop5@xvda)"},
-             {nip + "disk=/dev/x@1a", "disk", "\"/dev/x@1a\" is not TARGET@VDEV (e.g. /dev/loop5@xvda)"},
-             {nip + "rumprun_config=", "rumprun_config", "empty value"},
-             {nip + "response_delay=-1", "response_delay",
-              "\"-1\" is not a number of seconds from 0 to 3600 with at most 3 decimals"},
-             {nip + "response_delay=0.0001", "response_delay",
-              "\"0.0001\" is not a number of seconds from 0 to 3600 with at most 3 decimals"},
-             {nip + "response_delay=.5", "response_delay",
-              "\".5\" is not a number of seconds from 0 to 3600 with at most 3 decimals"},
-             {nip + "response_delay=5.", "response_delay",
-              "\"5.\" is not a number of seconds from 0 to 3600 with at most 3 decimals"},
-             {nip + "response_delay=3600.001", "response_delay",
-              "\"3600.001\" is not a number of seconds from 0 to 3600 with at most 3 decimals"},
-             {nip + "response_delay=1e3", "response_delay",
-              "\"1e3\" is not a number of seconds from 0 to 3600 with at most 3 decimals"},
-             {nip + "response_delay=99999999999", "response_delay",
-              "\"99999999999\" is not a number of seconds from 0 to 3600 with at most 3 decimals"},
-             {nip + "wait_timeout=1,5", "5", "not key=value"},  // a decimal comma splits the spec
-             {nip + "wait_timeout=x", "wait_timeout",
-              "\"x\" is not a number of seconds from 0 to 3600 with at most 3 decimals"},
-             {nip + "boot_delay=4000", "boot_delay",
-              "\"4000\" is not a number of seconds from 0 to 3600 with at most 3 decimals"},
-             {nip + "wait_for_key=/data/status", "wait_for_key",
-              "\"/data/status\" is not a relative Xenstore path (1-256 of [A-Za-z0-9_@/-], no leading, "
-              "trailing or double '/')"},
-             {nip + "wait_for_key=data//status", "wait_for_key",
-              "\"data//status\" is not a relative Xenstore path (1-256 of [A-Za-z0-9_@/-], no leading, "
-              "trailing or double '/')"},
-             {nip + "wait_for_key=data/", "wait_for_key",
-              "\"data/\" is not a relative Xenstore path (1-256 of [A-Za-z0-9_@/-], no leading, trailing "
-              "or double '/')"},
-             {nip + "wait_for_key=data.status", "wait_for_key",
-              "\"data.status\" is not a relative Xenstore path (1-256 of [A-Za-z0-9_@/-], no leading, "
-              "trailing or double '/')"},
-             {nip + "use_synjitsu=2", "use_synjitsu", "\"2\" is not one of 1, 0, true, false, yes, no"},
-             {nip + "stop_mode=pause", "stop_mode", "\"pause\" is not one of destroy, suspend, shutdown"},
-             {nip + "ttl=0", "ttl", "\"0\" is not an integer from 1 to 604800"},
-             {nip + "ttl=604801", "ttl", "\"604801\" is not an integer from 1 to 604800"},
-             {nip + "uuid=1ca0ffee-0000-4000-8000-00000000ab6", "uuid",
-              "\"1ca0ffee-0000-4000-8000-00000000ab6\" is not a UUID (8-4-4-4-12 hex digits)"},
-             {nip + "uuid=1ca0ffee-0000-4000-8000-00000000ab6g", "uuid",
-              "\"1ca0ffee-0000-4000-8000-00000000ab6g\" is not a UUID (8-4-4-4-12 hex digits)"},
-             {nip + "uuid=1ca0ffee00000-4000-8000-00000000ab6", "uuid",
-              "\"1ca0ffee00000-4000-8000-00000000ab6\" is not a UUID (8-4-4-4-12 hex digits)"},
-             {nip + "uuid=00000000-0000-0000-0000-000000000000", "uuid",
-              "the nil UUID is not a VM's identity"},
-             {nip + "cmd=", "cmd", "empty value"},
-             {nip + "cmd=   ", "cmd", "no program (cmd= is split on spaces)"},
-             {nip + "prefix=0", "prefix", "0 is not a prefix length from 1 to 32 for ip="},
-             {nip + "prefix=33", "prefix", "33 is not a prefix length from 1 to 32 for ip="},
-             {n + "ip6=fd00::1,prefix=129", "prefix", "\"129\" is not an integer from 0 to 128"},
-             {nip + "prefix=x", "prefix", "\"x\" is not an integer from 0 to 128"},
-             {nip + "gateway=10.0.0", "gateway", "\"10.0.0\" is not an IPv4 address"},
-             {n + "ip6=fd00::1,gateway=10.0.0.1", "gateway", "an IPv4 gateway needs ip="},
-         }) {
+    for (
+        const error_case& c : std::vector<error_case>{
+            {n + "ip=10.0.0.300", "ip", "\"10.0.0.300\" is not an IPv4 address"},
+            {n + "ip=010.0.0.1", "ip", "\"010.0.0.1\" is not an IPv4 address"},
+            {n + "ip=", "ip", "\"\" is not an IPv4 address"},
+            {n + "ip=0.0.0.0", "ip", "\"0.0.0.0\" is not a unicast address"},
+            {n + "ip=224.0.0.1", "ip", "\"224.0.0.1\" is not a unicast address"},
+            {n + "ip=255.255.255.255", "ip", "\"255.255.255.255\" is not a unicast address"},
+            {n + "ip6=fd00::zz", "ip6", "\"fd00::zz\" is not an IPv6 address"},
+            {n + "ip6=10.0.0.1", "ip6", "\"10.0.0.1\" is not an IPv6 address"},
+            {n + "ip6=::", "ip6", "\"::\" is not a unicast address"},
+            {n + "ip6=ff02::1", "ip6", "\"ff02::1\" is not a unicast address"},
+            {"dns=a.example,ip=10.0.0.1,name=", "name",
+             "\"\" is not a VM name (1-64 of [A-Za-z0-9_.-], not starting with -, not . or ..)"},
+            {"dns=a.example,ip=10.0.0.1,name=..", "name",
+             "\"..\" is not a VM name (1-64 of [A-Za-z0-9_.-], not starting with -, not . or ..)"},
+            {"dns=a.example,ip=10.0.0.1,name=--", "name",
+             "\"--\" is not a VM name (1-64 of [A-Za-z0-9_.-], not starting with -, not . or ..)"},
+            {"dns=a.example,ip=10.0.0.1,name=a/b", "name",
+             "\"a/b\" is not a VM name (1-64 of [A-Za-z0-9_.-], not starting with -, not . or ..)"},
+            {"dns=a.example,ip=10.0.0.1,name=" + std::string(65, 'n'), "name",
+             std::string{"\""} + std::string(65, 'n') +
+                 "\" is not a VM name (1-64 of [A-Za-z0-9_.-], not starting with -, not . or ..)"},
+            {nip + "dns=", "dns", "\"\" is not a valid host name (empty)"},
+            {nip + "dns=.", "dns", "\".\" is not a valid host name (empty)"},
+            {nip + "dns=a..b", "dns", "\"a..b\" is not a valid host name (empty label)"},
+            {nip + "dns=-a.b", "dns",
+             "\"-a.b\" is not a valid host name (label starts or ends with '-')"},
+            {nip + "dns=a-.b", "dns",
+             "\"a-.b\" is not a valid host name (label starts or ends with '-')"},
+            {nip + "dns=a_b.c", "dns",
+             "\"a_b.c\" is not a valid host name (only letters, digits, '-' and '.' are allowed)"},
+            {nip + "dns=" + std::string(64, 'l') + ".x", "dns",
+             std::string{"\""} + std::string(64, 'l') +
+                 ".x\" is not a valid host name (label longer than 63 characters)"},
+            {nip + "mac=00:16:3e:00:00", "mac", "\"00:16:3e:00:00\" is not a MAC address"},
+            {nip + "mac=01:00:5e:00:00:01", "mac",
+             "\"01:00:5e:00:00:01\" is not a unicast MAC address"},
+            {nip + "mac=00:00:00:00:00:00", "mac",
+             "\"00:00:00:00:00:00\" is not a unicast MAC address"},
+            {nip + "kernel=", "kernel", "empty value"},
+            {nip + "memory=0", "memory", "\"0\" is not an integer from 1 to 4294967296"},
+            {nip + "memory=-1", "memory", "\"-1\" is not an integer from 1 to 4294967296"},
+            {nip + "memory=064000", "memory", "\"064000\" is not an integer from 1 to 4294967296"},
+            {nip + "memory=64M", "memory", "\"64M\" is not an integer from 1 to 4294967296"},
+            {nip + "memory=4294967297", "memory",
+             "\"4294967297\" is not an integer from 1 to 4294967296"},
+            {nip + "memory=99999999999999999999999", "memory",
+             "\"99999999999999999999999\" is not an integer from 1 to 4294967296"},
+            {nip + "cmdline=", "cmdline", "empty value"},
+            {nip + "nic=", "nic",
+             "\"\" is not an interface name (1-15 printable characters, no '/', ':' or space)"},
+            {nip + "nic=a-very-long-bridge", "nic",
+             "\"a-very-long-bridge\" is not an interface name (1-15 printable characters, no '/', "
+             "':' or "
+             "space)"},
+            {nip + "nic=br/0", "nic",
+             "\"br/0\" is not an interface name (1-15 printable characters, no '/', ':' or space)"},
+            {nip + "script=", "script", "empty value"},
+            {nip + "disk=/dev/loop5", "disk",
+             "\"/dev/loop5\" is not TARGET@VDEV (e.g. /dev/loop5@xvda)"},
+            {nip + "disk=@xvda", "disk", "\"@xvda\" is not TARGET@VDEV (e.g. /dev/loop5@xvda)"},
+            {nip + "disk=/dev/x@", "disk", "\"/dev/x@\" is not TARGET@VDEV (e.g. /dev/loop5@xvda)"},
+            {nip + "disk=/dev/x@XVDA", "disk",
+             "\"/dev/x@XVDA\" is not TARGET@VDEV (e.g. /dev/loop5@xvda)"},
+            {nip + "disk=/dev/x@1a", "disk",
+             "\"/dev/x@1a\" is not TARGET@VDEV (e.g. /dev/loop5@xvda)"},
+            {nip + "rumprun_config=", "rumprun_config", "empty value"},
+            {nip + "response_delay=-1", "response_delay",
+             "\"-1\" is not a number of seconds from 0 to 3600 with at most 3 decimals"},
+            {nip + "response_delay=0.0001", "response_delay",
+             "\"0.0001\" is not a number of seconds from 0 to 3600 with at most 3 decimals"},
+            {nip + "response_delay=.5", "response_delay",
+             "\".5\" is not a number of seconds from 0 to 3600 with at most 3 decimals"},
+            {nip + "response_delay=5.", "response_delay",
+             "\"5.\" is not a number of seconds from 0 to 3600 with at most 3 decimals"},
+            {nip + "response_delay=3600.001", "response_delay",
+             "\"3600.001\" is not a number of seconds from 0 to 3600 with at most 3 decimals"},
+            {nip + "response_delay=1e3", "response_delay",
+             "\"1e3\" is not a number of seconds from 0 to 3600 with at most 3 decimals"},
+            {nip + "response_delay=99999999999", "response_delay",
+             "\"99999999999\" is not a number of seconds from 0 to 3600 with at most 3 decimals"},
+            {nip + "wait_timeout=1,5", "5", "not key=value"},  // a decimal comma splits the spec
+            {nip + "wait_timeout=x", "wait_timeout",
+             "\"x\" is not a number of seconds from 0 to 3600 with at most 3 decimals"},
+            {nip + "boot_delay=4000", "boot_delay",
+             "\"4000\" is not a number of seconds from 0 to 3600 with at most 3 decimals"},
+            {nip + "wait_for_key=/data/status", "wait_for_key",
+             "\"/data/status\" is not a relative Xenstore path (1-256 of [A-Za-z0-9_@/-], no "
+             "leading, "
+             "trailing or double '/')"},
+            {nip + "wait_for_key=data//status", "wait_for_key",
+             "\"data//status\" is not a relative Xenstore path (1-256 of [A-Za-z0-9_@/-], no "
+             "leading, "
+             "trailing or double '/')"},
+            {nip + "wait_for_key=data/", "wait_for_key",
+             "\"data/\" is not a relative Xenstore path (1-256 of [A-Za-z0-9_@/-], no leading, "
+             "trailing "
+             "or double '/')"},
+            {nip + "wait_for_key=data.status", "wait_for_key",
+             "\"data.status\" is not a relative Xenstore path (1-256 of [A-Za-z0-9_@/-], no "
+             "leading, "
+             "trailing or double '/')"},
+            {nip + "use_synjitsu=2", "use_synjitsu",
+             "\"2\" is not one of 1, 0, true, false, yes, no"},
+            {nip + "stop_mode=pause", "stop_mode",
+             "\"pause\" is not one of destroy, suspend, shutdown"},
+            {nip + "ttl=0", "ttl", "\"0\" is not an integer from 1 to 604800"},
+            {nip + "ttl=604801", "ttl", "\"604801\" is not an integer from 1 to 604800"},
+            {nip + "uuid=1ca0ffee-0000-4000-8000-00000000ab6", "uuid",
+             "\"1ca0ffee-0000-4000-8000-00000000ab6\" is not a UUID (8-4-4-4-12 hex digits)"},
+            {nip + "uuid=1ca0ffee-0000-4000-8000-00000000ab6g", "uuid",
+             "\"1ca0ffee-0000-4000-8000-00000000ab6g\" is not a UUID (8-4-4-4-12 hex digits)"},
+            {nip + "uuid=1ca0ffee00000-4000-8000-00000000ab6", "uuid",
+             "\"1ca0ffee00000-4000-8000-00000000ab6\" is not a UUID (8-4-4-4-12 hex digits)"},
+            {nip + "uuid=00000000-0000-0000-0000-000000000000", "uuid",
+             "the nil UUID is not a VM's identity"},
+            {nip + "cmd=", "cmd", "empty value"},
+            {nip + "cmd=   ", "cmd", "no program (cmd= is split on spaces)"},
+            {nip + "prefix=0", "prefix", "0 is not a prefix length from 1 to 32 for ip="},
+            {nip + "prefix=33", "prefix", "33 is not a prefix length from 1 to 32 for ip="},
+            {n + "ip6=fd00::1,prefix=129", "prefix", "\"129\" is not an integer from 0 to 128"},
+            {nip + "prefix=x", "prefix", "\"x\" is not an integer from 0 to 128"},
+            {nip + "gateway=10.0.0", "gateway", "\"10.0.0\" is not an IPv4 address"},
+            {n + "ip6=fd00::1,gateway=10.0.0.1", "gateway", "an IPv4 gateway needs ip="},
+        }) {
         expect_rejected(c);
     }
 }
@@ -208,13 +229,15 @@ TEST(jitsu_dns_spec_errors, bounds_on_repeated_keys) {
 TEST(jitsu_dns_spec_errors, hostile_bytes_are_escaped_in_the_message) {
     const std::string spec = base + std::string(",kernel=\x01\"\\\xff", 12);
     const spec_error e = parse_error(spec);
-    EXPECT_STREQ(e.what(),
-                 "VMSPEC \"name=www,dns=www.example.org,ip=10.0.0.10,kernel=\\x01\\\"\\\\\\xff\": byte 49 "
-                 "is outside printable ASCII");
+    EXPECT_STREQ(
+        e.what(),
+        "VMSPEC \"name=www,dns=www.example.org,ip=10.0.0.10,kernel=\\x01\\\"\\\\\\xff\": byte 49 "
+        "is outside printable ASCII");
     // A long spec is shortened in the message, which stays one line.
     const spec_error e2 = parse_error(base + ",frob=" + std::string(3000, 'x'));
     EXPECT_LT(std::string(e2.what()).size(), 600U);
-    EXPECT_NE(std::string(e2.what()).find("...\": frob: unknown key"), std::string::npos) << e2.what();
+    EXPECT_NE(std::string(e2.what()).find("...\": frob: unknown key"), std::string::npos)
+        << e2.what();
 }
 
 }  // namespace

@@ -8,8 +8,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const catalog_defaults defaults{.ttl = 30, .response_delay = 250ms, .wait_timeout = 3s,
-                                .stop = stop_mode::suspend};
+const catalog_defaults defaults{
+    .ttl = 30, .response_delay = 250ms, .wait_timeout = 3s, .stop = stop_mode::suspend};
 
 TEST(jitsu_dns_spec, minimal_spec_takes_defaults) {
     const auto vm = parse_vm_spec("dns=www.example.org,ip=10.0.0.10,name=www", defaults);
@@ -75,20 +75,23 @@ TEST(jitsu_dns_spec, every_key) {
 }
 
 TEST(jitsu_dns_spec, ip6_only_vm_derives_mac_from_ip6) {
-    const auto vm = parse_vm_spec("name=v6,dns=v6.example.org,ip6=fd00::ab:cdef,prefix=64", defaults);
+    const auto vm =
+        parse_vm_spec("name=v6,dns=v6.example.org,ip6=fd00::ab:cdef,prefix=64", defaults);
     EXPECT_FALSE(vm.ip);
     EXPECT_EQ(vm.mac.to_string(), "00:16:3e:ab:cd:ef");
     EXPECT_EQ(vm.prefix_len, 64);
 }
 
 TEST(jitsu_dns_spec, ip_wins_over_ip6_for_the_derived_mac) {
-    const auto vm = parse_vm_spec("name=a,dns=a.example,ip=192.168.7.9,ip6=fd00::ff:ffff", defaults);
+    const auto vm =
+        parse_vm_spec("name=a,dns=a.example,ip=192.168.7.9,ip6=fd00::ff:ffff", defaults);
     EXPECT_EQ(vm.mac.to_string(), "00:16:3e:a8:07:09");
 }
 
 TEST(jitsu_dns_spec, seconds_values) {
     const auto delay = [](const std::string& v) {
-        return parse_vm_spec("name=a,dns=a.example,ip=10.0.0.1,response_delay=" + v, defaults).response_delay;
+        return parse_vm_spec("name=a,dns=a.example,ip=10.0.0.1,response_delay=" + v, defaults)
+            .response_delay;
     };
     EXPECT_EQ(delay("0"), 0ms);
     EXPECT_EQ(delay("0.001"), 1ms);
@@ -100,7 +103,8 @@ TEST(jitsu_dns_spec, seconds_values) {
 
 TEST(jitsu_dns_spec, booleans_and_stop_modes) {
     const auto syn = [](const std::string& v) {
-        return parse_vm_spec("name=a,dns=a.example,ip=10.0.0.1,use_synjitsu=" + v, defaults).use_synjitsu;
+        return parse_vm_spec("name=a,dns=a.example,ip=10.0.0.1,use_synjitsu=" + v, defaults)
+            .use_synjitsu;
     };
     for (const char* t : {"1", "true", "TRUE", "yes", "Yes"}) EXPECT_TRUE(syn(t)) << t;
     for (const char* f : {"0", "false", "no", "NO"}) EXPECT_FALSE(syn(f)) << f;
@@ -115,11 +119,13 @@ TEST(jitsu_dns_spec, booleans_and_stop_modes) {
 TEST(jitsu_dns_spec, dns_name_limits) {
     const std::string label63(63, 'a');
     // 253 characters: 3 labels of 63 + a label of 61, with 3 dots.
-    const std::string name253 = label63 + "." + label63 + "." + label63 + "." + std::string(61, 'b');
+    const std::string name253 =
+        label63 + "." + label63 + "." + label63 + "." + std::string(61, 'b');
     ASSERT_EQ(name253.size(), 253U);
     const auto vm = parse_vm_spec("name=a,ip=10.0.0.1,dns=" + name253 + ".", defaults);
     EXPECT_EQ(vm.dns_names[0], name253);
-    EXPECT_EQ(parse_vm_spec("name=a,ip=10.0.0.1,dns=localhost", defaults).dns_names[0], "localhost");
+    EXPECT_EQ(parse_vm_spec("name=a,ip=10.0.0.1,dns=localhost", defaults).dns_names[0],
+              "localhost");
     EXPECT_EQ(parse_vm_spec("name=a,ip=10.0.0.1,dns=1-2.x9", defaults).dns_names[0], "1-2.x9");
     std::string spec = "name=a,ip=10.0.0.1";
     for (int i = 0; i < 64; ++i) spec += ",dns=n" + std::to_string(i) + ".example";
@@ -128,7 +134,8 @@ TEST(jitsu_dns_spec, dns_name_limits) {
 
 TEST(jitsu_dns_spec, sixteen_disks_and_long_spec_within_bounds) {
     std::string spec = "name=a,ip=10.0.0.1,dns=a.example";
-    for (int i = 0; i < 16; ++i) spec += ",disk=/dev/loop" + std::to_string(i) + "@xvd" + char('a' + i);
+    for (int i = 0; i < 16; ++i)
+        spec += ",disk=/dev/loop" + std::to_string(i) + "@xvd" + char('a' + i);
     EXPECT_EQ(parse_vm_spec(spec, defaults).disks.size(), 16U);
     std::string longest = "name=a,ip=10.0.0.1,dns=a.example,cmdline=";
     longest += std::string(catalog_limits::max_spec_bytes - longest.size(), 'x');
@@ -140,7 +147,7 @@ TEST(jitsu_dns_spec, name_based_uuid_is_stable_and_v5) {
     EXPECT_EQ(a, name_based_uuid("www"));
     EXPECT_NE(a, name_based_uuid("www2"));
     ASSERT_EQ(a.size(), 36U);
-    EXPECT_EQ(a[14], '5');  // version nibble
+    EXPECT_EQ(a[14], '5');                                                      // version nibble
     EXPECT_TRUE(a[19] == '8' || a[19] == '9' || a[19] == 'a' || a[19] == 'b');  // RFC 4122 variant
     EXPECT_EQ(a.find_first_not_of("0123456789abcdef-"), std::string::npos);
     // Fixed forever: changing the namespace would give every VM a new identity.

@@ -11,7 +11,8 @@ namespace jitsu::dns::testing {
 class temp_dir {
   public:
     temp_dir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "jitsu-dns-cat-XXXXXX").string();
+        std::string tmpl =
+            (std::filesystem::temp_directory_path() / "jitsu-dns-cat-XXXXXX").string();
         if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
         path_ = tmpl;
     }

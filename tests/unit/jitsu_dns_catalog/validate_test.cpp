@@ -23,9 +23,10 @@ std::string validate_error(const std::vector<std::string>& specs) {
 }
 
 TEST(jitsu_dns_validate, distinct_vms_pass) {
-    EXPECT_EQ(validate_error({"name=a,dns=a.example,ip=10.0.0.1", "name=b,dns=b.example,ip=10.0.0.2",
-                              "name=c,dns=c.example,ip6=fd00::3"}),
-              "accepted");
+    EXPECT_EQ(
+        validate_error({"name=a,dns=a.example,ip=10.0.0.1", "name=b,dns=b.example,ip=10.0.0.2",
+                        "name=c,dns=c.example,ip6=fd00::3"}),
+        "accepted");
     EXPECT_EQ(validate_error({}), "accepted");
 }
 
@@ -37,16 +38,18 @@ TEST(jitsu_dns_validate, each_shared_property_names_both_specs) {
         {"name=b,dns=b.example,ip=10.0.0.2,uuid=" + name_based_uuid("a"),
          ": uuid: " + name_based_uuid("a") + " is also used by "},
         {"name=b,dns=x.example,dns=A.Example.,ip=10.0.0.2", ": dns: a.example is also used by "},
-        {"name=b,dns=b.example,ip=10.0.0.1,mac=02:00:00:00:00:01", ": ip: 10.0.0.1 is also used by "},
+        {"name=b,dns=b.example,ip=10.0.0.1,mac=02:00:00:00:00:01",
+         ": ip: 10.0.0.1 is also used by "},
         // The derived MACs of 10.0.0.1 and 11.0.0.1 are both 00:16:3e:00:00:01.
         {"name=b,dns=b.example,ip=11.0.0.1", ": mac: 00:16:3e:00:00:01 is also used by "},
     };
     for (const auto& [b, middle] : cases) {
         EXPECT_EQ(validate_error({a, b}), q(b) + middle + q(a)) << b;
     }
-    EXPECT_EQ(validate_error({"name=a,dns=a.example,ip6=fd00::1", "name=b,dns=b.example,ip6=fd00::1,mac=02:00:00:00:00:09"}),
-              q("name=b,dns=b.example,ip6=fd00::1,mac=02:00:00:00:00:09") + ": ip6: fd00::1 is also used by " +
-                  q("name=a,dns=a.example,ip6=fd00::1"));
+    EXPECT_EQ(validate_error({"name=a,dns=a.example,ip6=fd00::1",
+                              "name=b,dns=b.example,ip6=fd00::1,mac=02:00:00:00:00:09"}),
+              q("name=b,dns=b.example,ip6=fd00::1,mac=02:00:00:00:00:09") +
+                  ": ip6: fd00::1 is also used by " + q("name=a,dns=a.example,ip6=fd00::1"));
 }
 
 TEST(jitsu_dns_validate, config_file_origins_are_named) {

@@ -56,7 +56,8 @@ struct netvm_cmdline {
 // Parses /proc/<pid>/cmdline (NUL-separated): a jitsu-netvm run directly (argv[0]'s base
 // name is `program`) or through an interpreter (argv[1]'s is), with `--name N` or
 // `--name=N` before any `--`. nullopt for anything else.
-std::optional<netvm_cmdline> parse_netvm_cmdline(std::string_view cmdline, std::string_view program);
+std::optional<netvm_cmdline> parse_netvm_cmdline(std::string_view cmdline,
+                                                 std::string_view program);
 
 // Removes a named network namespace as `ip netns del` does: lazy unmount of
 // `<dir>/<name>`, then unlink. Missing is fine; other failures throw backend_error.

@@ -20,10 +20,10 @@ namespace jitsu::dns {
 
 // Values a VMSPEC may leave out, from the command line (-t, -d, --wait-timeout, -m).
 struct catalog_defaults {
-    std::uint32_t ttl = 60;                             // -t: DNS TTL; idle stop after 2×ttl
-    std::chrono::milliseconds response_delay{100};      // -d: answer delay after a boot
-    std::chrono::milliseconds wait_timeout{5000};       // --wait-timeout: wait_for_key bound
-    stop_mode stop = stop_mode::destroy;                // -m
+    std::uint32_t ttl = 60;                         // -t: DNS TTL; idle stop after 2×ttl
+    std::chrono::milliseconds response_delay{100};  // -d: answer delay after a boot
+    std::chrono::milliseconds wait_timeout{5000};   // --wait-timeout: wait_for_key bound
+    stop_mode stop = stop_mode::destroy;            // -m
 };
 
 // Bounds on untrusted catalog input.
