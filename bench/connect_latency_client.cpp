@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -48,7 +47,8 @@ double ms_since(clk::time_point t0) {
 // Waits for `events` on fd until `deadline`; false on timeout.
 bool wait_for(int fd, short events, clk::time_point deadline) {
     for (int spins = 0; spins < 100000; ++spins) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clk::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clk::now());
         if (left.count() < 0) return false;
         pollfd p{fd, events, 0};
         const int r = ::poll(&p, 1, static_cast<int>(left.count()) + 1);
@@ -61,7 +61,9 @@ bool wait_for(int fd, short events, clk::time_point deadline) {
 class fd_guard {
   public:
     explicit fd_guard(int fd) : fd_(fd) {}
-    ~fd_guard() { if (fd_ >= 0) ::close(fd_); }
+    ~fd_guard() {
+        if (fd_ >= 0) ::close(fd_);
+    }
     fd_guard(const fd_guard&) = delete;
     fd_guard& operator=(const fd_guard&) = delete;
     int get() const { return fd_; }
@@ -157,7 +159,8 @@ void fetch(in_addr ip, std::uint16_t port, const std::string& host, clk::time_po
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
     sa.sin_addr = ip;
-    if (::connect(s.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 && errno != EINPROGRESS) {
+    if (::connect(s.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 &&
+        errno != EINPROGRESS) {
         r.error = std::string{"connect:"} + std::strerror(errno);
         return;
     }
@@ -205,7 +208,8 @@ void fetch(in_addr ip, std::uint16_t port, const std::string& host, clk::time_po
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"connect_latency_client: DNS -> connect -> first byte, timed (bench/connect-latency)"};
+    CLI::App app{
+        "connect_latency_client: DNS -> connect -> first byte, timed (bench/connect-latency)"};
     std::string dns_server, name, fixed_ip;
     std::uint16_t port = 80;
     double dns_timeout = 10, timeout = 20;
@@ -220,8 +224,10 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     in_addr server{}, target{};
-    if (fixed_ip.empty() && (name.empty() || ::inet_pton(AF_INET, dns_server.c_str(), &server) != 1)) {
-        std::fprintf(stderr, "connect_latency_client: need --ip, or --name with an IPv4 --dns-server\n");
+    if (fixed_ip.empty() &&
+        (name.empty() || ::inet_pton(AF_INET, dns_server.c_str(), &server) != 1)) {
+        std::fprintf(stderr,
+                     "connect_latency_client: need --ip, or --name with an IPv4 --dns-server\n");
         return 2;
     }
     if (!fixed_ip.empty() && ::inet_pton(AF_INET, fixed_ip.c_str(), &target) != 1) {
@@ -231,10 +237,12 @@ int main(int argc, char** argv) {
 
     result r;
     const auto t0 = clk::now();
-    const auto deadline = t0 + std::chrono::duration_cast<clk::duration>(std::chrono::duration<double>(timeout));
+    const auto deadline =
+        t0 + std::chrono::duration_cast<clk::duration>(std::chrono::duration<double>(timeout));
     if (fixed_ip.empty()) {
-        const auto dns_deadline = std::min(
-            deadline, t0 + std::chrono::duration_cast<clk::duration>(std::chrono::duration<double>(dns_timeout)));
+        const auto dns_deadline =
+            std::min(deadline, t0 + std::chrono::duration_cast<clk::duration>(
+                                        std::chrono::duration<double>(dns_timeout)));
         const auto a = resolve(name, server, dns_deadline, r);
         if (a) {
             r.dns_ms = ms_since(t0);
@@ -250,8 +258,10 @@ int main(int argc, char** argv) {
         fetch(target, port, name.empty() ? r.ip : name, t0, deadline, r);
     }
     const double tcp_ms = r.connect_ms >= 0 ? r.connect_ms - r.dns_ms : -1;
-    std::printf("ok=%d dns_ms=%.3f connect_ms=%.3f tcp_ms=%.3f ttfb_ms=%.3f syn_retrans=%ld status=%d ip=%s error=%s\n",
-                r.ok ? 1 : 0, r.dns_ms, r.connect_ms, tcp_ms, r.ttfb_ms, r.syn_retrans, r.status,
-                r.ip.empty() ? "-" : r.ip.c_str(), r.error.empty() ? "-" : r.error.c_str());
+    std::printf(
+        "ok=%d dns_ms=%.3f connect_ms=%.3f tcp_ms=%.3f ttfb_ms=%.3f syn_retrans=%ld status=%d "
+        "ip=%s error=%s\n",
+        r.ok ? 1 : 0, r.dns_ms, r.connect_ms, tcp_ms, r.ttfb_ms, r.syn_retrans, r.status,
+        r.ip.empty() ? "-" : r.ip.c_str(), r.error.empty() ? "-" : r.error.c_str());
     return r.ok ? 0 : 1;
 }

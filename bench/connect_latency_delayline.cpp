@@ -22,6 +22,7 @@
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <sched.h>
+#include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -30,8 +31,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
-
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -227,8 +226,10 @@ std::int64_t send_due(std::vector<std::unique_ptr<direction>>& dirs) {
     for (auto& d : dirs) {
         while (!d->queue.empty() && d->queue.front_due() <= now) {
             const auto [data, len] = d->queue.front();
-            if (::send(d->out_fd, data, len, MSG_DONTWAIT) < 0) ++d->send_errors;
-            else ++d->forwarded;
+            if (::send(d->out_fd, data, len, MSG_DONTWAIT) < 0)
+                ++d->send_errors;
+            else
+                ++d->forwarded;
             d->queue.pop();
         }
         if (!d->queue.empty()) {
@@ -251,7 +252,8 @@ void arm(int tfd, std::int64_t due) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"jitsu-delayline: constant-delay links between interface pairs (user-space netem)"};
+    CLI::App app{
+        "jitsu-delayline: constant-delay links between interface pairs (user-space netem)"};
     std::vector<std::string> pairs;
     bool realtime = false;
     std::size_t queue_bytes = 8 << 20;
@@ -291,7 +293,8 @@ int main(int argc, char** argv) {
         sched_param sp{};
         sp.sched_priority = 20;
         if (::sched_setscheduler(0, SCHED_FIFO, &sp) != 0)
-            spdlog::warn("SCHED_FIFO refused ({}): delays may stretch under load", std::strerror(errno));
+            spdlog::warn("SCHED_FIFO refused ({}): delays may stretch under load",
+                         std::strerror(errno));
     }
 
     sigset_t sigs;

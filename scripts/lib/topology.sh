@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The end-to-end topology, in network namespaces only (root, iproute2). One definition
 # for scripts/topology, the demo, the tests and the benchmarks: source this file, set
 # TOPO_PREFIX (and TOPO_CLIENTS, TOPO_RTT_MS), call topo_up / topo_down / topo_rtt.
@@ -31,6 +32,7 @@ TOPO_DELAY=${TOPO_DELAY:-auto}
 # Addresses (fixed: documented in scripts/topology --help and used by every caller).
 TOPO_BRIDGE=br0
 TOPO_HOST_IP=10.0.0.1           # br0 in <P>-host: jitsu-dns binds here
+# shellcheck disable=SC2034  # for callers
 TOPO_HOST_NET=10.0.0.0/24
 TOPO_GATEWAY=10.0.0.254         # the router on br0's subnet: the VMs' gateway
 TOPO_CLIENT_GW=10.1.0.1         # the router on the client subnet
@@ -282,7 +284,7 @@ _topo_build() {
     _topo_step delayline || return 1
     _topo_delayline_ensure "$half" || return 1
   fi
-  _topo_step done
+  _topo_step finished
 }
 
 # The client namespaces of this prefix that exist now, by number.
@@ -338,8 +340,11 @@ topo_up() {
   trap - INT TERM
   eval "$saved_traps"
   if [ -n "$_topo_sig" ] || [ $rc -ne 0 ]; then
-    [ -n "$_topo_sig" ] && _topo_err "interrupted (SIG$_topo_sig) during step '$_TOPO_STEP': rolling back" ||
+    if [ -n "$_topo_sig" ]; then
+      _topo_err "interrupted (SIG$_topo_sig) during step '$_TOPO_STEP': rolling back"
+    else
       _topo_err "failed at step '$_TOPO_STEP': rolling back"
+    fi
     _topo_rollback
     if [ -n "$_topo_sig" ]; then
       kill -s "$_topo_sig" "$BASHPID"  # hand the signal on to the caller's trap (or default action)
@@ -430,8 +435,10 @@ topo_status() {
   h=$(topo_host_ns); r=$(topo_router_ns)
   for ns in "$h" "$r"; do _topo_ns_exists "$ns" || up=0; done
   if [ $up = 0 ]; then
-    local any
-    any=$(ls /run/netns 2> /dev/null | grep -E "^${TOPO_PREFIX}-(host|router|c[0-9]+)$" | tr '\n' ' ')
+    local any="" ns
+    for ns in "$h" "$r" $(_topo_list_clients); do
+      _topo_ns_exists "$ns" && any+="$ns "
+    done
     echo "topology '$TOPO_PREFIX': not up${any:+ (partial: $any)}"
     return 1
   fi
