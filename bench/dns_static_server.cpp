@@ -3,17 +3,15 @@
 //   dns_static_server -b ADDR -l PORT --zone ZONE --names FILE [--max-udp N] [-v]
 // FILE: one "name ipv4 [ttl]" per line ('#' comments). The zone's NS is ns.ZONE with
 // --bind's address. SIGINT/SIGTERM stop it; the server's counters are printed on exit.
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
-
-#include <spdlog/spdlog.h>
 
 #include "common/log.h"
 #include "jitsu_dns/server.h"
@@ -79,13 +77,14 @@ int main(int argc, char** argv) {
         spdlog::info("serving {} names of {} on {} port {}", count, zone, bind, s.udp_port());
         io.run();
         const auto& st = s.stats();
-        std::printf("queries udp=%llu tcp=%llu answered=%llu nxdomain=%llu formerr=%llu dropped=%llu\n",
-                    static_cast<unsigned long long>(st.queries_udp),
-                    static_cast<unsigned long long>(st.queries_tcp),
-                    static_cast<unsigned long long>(st.answered),
-                    static_cast<unsigned long long>(st.nxdomain),
-                    static_cast<unsigned long long>(st.formerr),
-                    static_cast<unsigned long long>(st.dropped));
+        std::printf(
+            "queries udp=%llu tcp=%llu answered=%llu nxdomain=%llu formerr=%llu dropped=%llu\n",
+            static_cast<unsigned long long>(st.queries_udp),
+            static_cast<unsigned long long>(st.queries_tcp),
+            static_cast<unsigned long long>(st.answered),
+            static_cast<unsigned long long>(st.nxdomain),
+            static_cast<unsigned long long>(st.formerr),
+            static_cast<unsigned long long>(st.dropped));
     } catch (const std::exception& e) {
         std::cerr << "dns_static_server: " << e.what() << "\n";
         return 1;

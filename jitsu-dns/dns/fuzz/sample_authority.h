@@ -39,8 +39,8 @@ inline authority_config authority() {
     t.mailbox = "root.test";
     t.ns_ipv4 = {ipv4_address(10, 0, 0, 2)};
     c.zones.push_back(t);
-    c.names.push_back({"www.example.org", 0, 30, ipv4_address(10, 0, 0, 10),
-                       *ipv6_address::parse("fd00::10")});
+    c.names.push_back(
+        {"www.example.org", 0, 30, ipv4_address(10, 0, 0, 10), *ipv6_address::parse("fd00::10")});
     c.names.push_back({"v4.deep.example.org", 1, 5, ipv4_address(10, 0, 0, 11), std::nullopt});
     c.names.push_back({"v6.example.org", 2, 7, std::nullopt, *ipv6_address::parse("fd00::12")});
     c.names.push_back({"example.org", 3, 9, ipv4_address(10, 0, 0, 3), std::nullopt});

@@ -29,8 +29,8 @@ wire_name to_wire_or_throw(std::string_view text, std::size_t& length, std::stri
     wire_name w{};
     length = name_to_wire(text, w);
     if (length == 0)
-        throw std::invalid_argument(std::string(what) + ": invalid DNS name '" +
-                                    std::string(text) + "'");
+        throw std::invalid_argument(std::string(what) + ": invalid DNS name '" + std::string(text) +
+                                    "'");
     return w;
 }
 
@@ -78,7 +78,8 @@ compiled_authority::compiled_authority(const authority_config& config, std::uint
     : max_udp_(std::max<std::uint16_t>(max_udp, classic_udp_limit)) {
     std::unordered_map<std::string, std::uint32_t> index;
     auto add = [&](const std::uint8_t* w, std::size_t n, std::uint16_t zone) -> node& {
-        auto [it, inserted] = index.emplace(as_key(w, n), static_cast<std::uint32_t>(nodes_.size()));
+        auto [it, inserted] =
+            index.emplace(as_key(w, n), static_cast<std::uint32_t>(nodes_.size()));
         if (inserted) {
             node fresh;
             fresh.name_at = static_cast<std::uint32_t>(names_.size());
@@ -114,7 +115,8 @@ compiled_authority::compiled_authority(const authority_config& config, std::uint
     auto zone_of = [&](const wire_name& w, std::size_t n) -> std::int64_t {
         for (std::size_t at : suffixes(w.data(), n))
             for (std::size_t z = 0; z < zones_.size(); ++z)
-                if (apex_len[z] == n - at && std::memcmp(w.data() + at, apex_wire[z].data(), n - at) == 0)
+                if (apex_len[z] == n - at &&
+                    std::memcmp(w.data() + at, apex_wire[z].data(), n - at) == 0)
                     return static_cast<std::int64_t>(z);
         return -1;
     };
@@ -124,7 +126,8 @@ compiled_authority::compiled_authority(const authority_config& config, std::uint
         rdata_name r;
         std::size_t al = apex_len[z];
         r.under_apex = ends_with(w.data(), n, apex_wire[z].data(), al);
-        r.wire.assign(w.begin(), w.begin() + static_cast<std::ptrdiff_t>(r.under_apex ? n - al : n));
+        r.wire.assign(w.begin(),
+                      w.begin() + static_cast<std::ptrdiff_t>(r.under_apex ? n - al : n));
         return r;
     };
     auto check_count = [](std::size_t n) {
@@ -159,7 +162,8 @@ compiled_authority::compiled_authority(const authority_config& config, std::uint
         std::size_t n = 0;
         wire_name w = to_wire_or_throw(r.name, n, "VM name");
         std::int64_t z = zone_of(w, n);
-        if (z < 0) throw std::invalid_argument("VM name '" + r.name + "' lies in none of the zones");
+        if (z < 0)
+            throw std::invalid_argument("VM name '" + r.name + "' lies in none of the zones");
         node& v = add(w.data(), n, static_cast<std::uint16_t>(z));
         if (v.vm) throw std::invalid_argument("VM name '" + r.name + "' is listed twice");
         if (v.v4_count != 0 || v.v6_count != 0)
@@ -352,7 +356,8 @@ std::size_t compiled_authority::write_answer(const query& q, const answer_plan& 
                 std::size_t target_at = impl::ns(w, z, apex_at);
                 ++an;
                 // Glue: the in-zone name server's addresses, unless they already are answers.
-                if (z.ns_node >= 0 && !(any && static_cast<std::uint32_t>(z.ns_node) == plan.node) &&
+                if (z.ns_node >= 0 &&
+                    !(any && static_cast<std::uint32_t>(z.ns_node) == plan.node) &&
                     target_at < 0x3fff) {
                     const node& nsn = nodes_[static_cast<std::size_t>(z.ns_node)];
                     impl::addresses(w, *this, nsn, true, true, target_at, nsn.name_length, ar);

@@ -1,7 +1,6 @@
 #include "jitsu_dns/default_forwarder.h"
 
 #include <boost/asio/ip/address.hpp>
-
 #include <fstream>
 #include <sstream>
 

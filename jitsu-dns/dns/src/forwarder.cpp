@@ -1,13 +1,12 @@
 #include "forwarder.h"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -84,7 +83,8 @@ forwarder::result forwarder::forward(std::span<const std::uint8_t> message, cons
     p.deadline = std::chrono::steady_clock::now() + server_.options().forward_timeout;
     p.tcp.reset();
     if (from.via == transport::tcp)
-        p.message.assign(send_buffer_.begin(), send_buffer_.begin() + static_cast<std::ptrdiff_t>(message.size()));
+        p.message.assign(send_buffer_.begin(),
+                         send_buffer_.begin() + static_cast<std::ptrdiff_t>(message.size()));
     else
         p.message.clear();
     by_id_[upstream_id] = static_cast<std::int32_t>(id->index);
@@ -99,18 +99,19 @@ forwarder::result forwarder::forward(std::span<const std::uint8_t> message, cons
 }
 
 void forwarder::arm_receive() {
-    socket_.async_wait(udp::socket::wait_read, [this, alive = alive_](boost::system::error_code ec) {
-        if (!*alive || ec) return;
-        on_readable();
-    });
+    socket_.async_wait(udp::socket::wait_read,
+                       [this, alive = alive_](boost::system::error_code ec) {
+                           if (!*alive || ec) return;
+                           on_readable();
+                       });
 }
 
 void forwarder::on_readable() {
     for (int round = 0; round < receive_rounds; ++round) {
         udp::endpoint from;
         socklen_t from_len = static_cast<socklen_t>(from.capacity());
-        ssize_t n = ::recvfrom(socket_.native_handle(), receive_buffer_.data(), receive_buffer_.size(),
-                               MSG_DONTWAIT, from.data(), &from_len);
+        ssize_t n = ::recvfrom(socket_.native_handle(), receive_buffer_.data(),
+                               receive_buffer_.size(), MSG_DONTWAIT, from.data(), &from_len);
         if (n < 0) {
             if (errno == EINTR) continue;
             break;  // EAGAIN: drained (or an ICMP error reported on the socket)
@@ -131,7 +132,8 @@ bool forwarder::matches(const pending_forward& p, const query& r) const {
 }
 
 void forwarder::accept_reply(std::span<std::uint8_t> reply) {
-    if (!parse_response_question(reply, reply_question_) || (reply_question_.flags & flag::qr) == 0) {
+    if (!parse_response_question(reply, reply_question_) ||
+        (reply_question_.flags & flag::qr) == 0) {
         ++server_.stats().forward_replies_ignored;
         return;
     }
@@ -150,7 +152,8 @@ void forwarder::accept_reply(std::span<std::uint8_t> reply) {
         ++server_.stats().forward_tcp_retries;
         detail::slot_id id = slots_.id_of(static_cast<std::uint32_t>(index));
         p.tcp = std::make_shared<tcp::socket>(server_.io());
-        asio::co_spawn(server_.io(), [this, id] { return retry_over_tcp(id); }, asio::detached);
+        asio::co_spawn(
+            server_.io(), [this, id] { return retry_over_tcp(id); }, asio::detached);
         return;
     }
     relay(static_cast<std::uint32_t>(index), reply);
@@ -160,7 +163,8 @@ void forwarder::relay(std::uint32_t index, std::span<std::uint8_t> reply) {
     pending_forward& p = slots_[index];
     store16(reply.data(), p.q.id);
     ++server_.stats().forward_answered;
-    if (p.to.via == transport::udp && reply.size() > udp_response_limit(p.q, server_.options().max_udp)) {
+    if (p.to.via == transport::udp &&
+        reply.size() > udp_response_limit(p.q, server_.options().max_udp)) {
         std::array<std::uint8_t, 512> small{};
         std::size_t n = write_truncated(p.q, server_.options().max_udp, small);
         server_.count_answer(rcode::noerror, true);
@@ -175,8 +179,14 @@ void forwarder::relay(std::uint32_t index, std::span<std::uint8_t> reply) {
 void forwarder::finish(std::uint32_t index) {
     if (!slots_.used(index)) return;
     pending_forward& p = slots_[index];
-    if (p.prev != none) slots_[p.prev].next = p.next; else head_ = p.next;
-    if (p.next != none) slots_[p.next].prev = p.prev; else tail_ = p.prev;
+    if (p.prev != none)
+        slots_[p.prev].next = p.next;
+    else
+        head_ = p.next;
+    if (p.next != none)
+        slots_[p.next].prev = p.prev;
+    else
+        tail_ = p.prev;
     by_id_[p.upstream_id] = -1;
     if (p.tcp) {
         boost::system::error_code ignored;
@@ -223,14 +233,17 @@ asio::awaitable<void> forwarder::retry_over_tcp(detail::slot_id id) {
     co_await sock->async_connect(tcp::endpoint(upstream_.address(), upstream_.port()),
                                  asio::redirect_error(asio::use_awaitable, ec));
     if (!step_failed())
-        co_await asio::async_write(*sock, asio::buffer(frame), asio::redirect_error(asio::use_awaitable, ec));
+        co_await asio::async_write(*sock, asio::buffer(frame),
+                                   asio::redirect_error(asio::use_awaitable, ec));
     std::array<std::uint8_t, 2> prefix{};
     if (!step_failed())
-        co_await asio::async_read(*sock, asio::buffer(prefix), asio::redirect_error(asio::use_awaitable, ec));
+        co_await asio::async_read(*sock, asio::buffer(prefix),
+                                  asio::redirect_error(asio::use_awaitable, ec));
     std::vector<std::uint8_t> reply;
     if (!step_failed()) {
         reply.resize(load16(prefix.data()));
-        co_await asio::async_read(*sock, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
+        co_await asio::async_read(*sock, asio::buffer(reply),
+                                  asio::redirect_error(asio::use_awaitable, ec));
     }
     if (!*alive || !slots_.valid(id)) co_return;  // timed out or stopped meanwhile
     pending_forward& p = slots_[id.index];

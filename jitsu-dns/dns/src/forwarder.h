@@ -15,7 +15,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -73,7 +72,7 @@ class forwarder {
     boost::asio::steady_timer timer_;
     bool timer_armed_ = false;
     detail::slot_pool<pending_forward> slots_;
-    std::vector<std::int32_t> by_id_;  // upstream id → slot index, -1 if free
+    std::vector<std::int32_t> by_id_;          // upstream id → slot index, -1 if free
     std::uint32_t head_ = none, tail_ = none;  // oldest / newest pending
     detail::random_ids ids_;
     std::vector<std::uint8_t> send_buffer_, receive_buffer_;

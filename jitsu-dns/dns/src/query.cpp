@@ -151,8 +151,8 @@ parse_status parse_query(std::span<const std::uint8_t> m, query& q) noexcept {
         if (!valid_edns_options(m.data() + fixed + 10, rdlength)) return parse_status::formerr;
         q.has_opt = true;
         q.udp_payload = load16(m.data() + fixed + 2);
-        std::uint32_t ttl = (std::uint32_t{load16(m.data() + fixed + 4)} << 16) |
-                            load16(m.data() + fixed + 6);
+        std::uint32_t ttl =
+            (std::uint32_t{load16(m.data() + fixed + 4)} << 16) | load16(m.data() + fixed + 6);
         q.edns_version = static_cast<std::uint8_t>(ttl >> 16);
         q.dnssec_ok = (ttl & edns_do_bit) != 0;
     }

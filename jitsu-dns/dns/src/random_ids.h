@@ -30,7 +30,8 @@ class random_ids {
         }
         if (got < pool_.size()) {  // getrandom unavailable: std::random_device (also the kernel's)
             std::random_device rd;
-            for (std::size_t i = got; i < pool_.size(); ++i) pool_[i] = static_cast<std::uint8_t>(rd());
+            for (std::size_t i = got; i < pool_.size(); ++i)
+                pool_[i] = static_cast<std::uint8_t>(rd());
         }
         pos_ = 0;
     }

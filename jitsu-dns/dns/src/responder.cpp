@@ -23,11 +23,16 @@ std::size_t write_bare(const query& q, std::uint16_t flags, std::uint16_t rcode,
 
 std::uint16_t status_rcode(parse_status s) {
     switch (s) {
-        case parse_status::formerr: return rcode::formerr;
-        case parse_status::notimp: return rcode::notimp;
-        case parse_status::refused: return rcode::refused;
-        case parse_status::badvers: return rcode::badvers;
-        default: return rcode::servfail;
+        case parse_status::formerr:
+            return rcode::formerr;
+        case parse_status::notimp:
+            return rcode::notimp;
+        case parse_status::refused:
+            return rcode::refused;
+        case parse_status::badvers:
+            return rcode::badvers;
+        default:
+            return rcode::servfail;
     }
 }
 

@@ -1,7 +1,6 @@
 // The server: sockets, the per-query decision (answer, gate, forward) and delivery of
 // deferred answers. See server_core.h for the shape.
 #include <boost/asio/socket_base.hpp>
-
 #include <cstring>
 #include <stdexcept>
 
@@ -16,7 +15,7 @@ using asio::ip::tcp;
 using asio::ip::udp;
 
 namespace {
-constexpr int udp_rounds = 16;        // batches per readiness before yielding to TCP/timers
+constexpr int udp_rounds = 16;          // batches per readiness before yielding to TCP/timers
 constexpr int socket_buffer = 4 << 20;  // bursts of queries wait in the kernel, not dropped
 constexpr int bind_attempts = 16;       // port 0: find a port free for both UDP and TCP
 }  // namespace
@@ -151,13 +150,27 @@ detail::client server_impl::own(const detail::client_ref& from) {
 
 void server_impl::count_answer(std::uint16_t rc, bool truncated) {
     switch (rc) {
-        case rcode::noerror: ++stats_.answered; break;
-        case rcode::nxdomain: ++stats_.nxdomain; break;
-        case rcode::refused: ++stats_.refused; break;
-        case rcode::formerr: ++stats_.formerr; break;
-        case rcode::notimp: ++stats_.notimp; break;
-        case rcode::servfail: ++stats_.servfail; break;
-        default: ++stats_.answered; break;  // BADVERS and upstream's other codes
+        case rcode::noerror:
+            ++stats_.answered;
+            break;
+        case rcode::nxdomain:
+            ++stats_.nxdomain;
+            break;
+        case rcode::refused:
+            ++stats_.refused;
+            break;
+        case rcode::formerr:
+            ++stats_.formerr;
+            break;
+        case rcode::notimp:
+            ++stats_.notimp;
+            break;
+        case rcode::servfail:
+            ++stats_.servfail;
+            break;
+        default:
+            ++stats_.answered;
+            break;  // BADVERS and upstream's other codes
     }
     if (truncated) ++stats_.truncated;
 }
@@ -202,7 +215,8 @@ std::size_t server_impl::answer_vm(const query& q, const answer_plan& plan,
                                    const detail::client_ref& from, std::span<std::uint8_t> out) {
     auto answer = [&] {
         std::uint8_t rc = 0;
-        std::size_t n = authority_.write_answer(q, plan, out, response_limit(authority_, q, from.via), &rc);
+        std::size_t n =
+            authority_.write_answer(q, plan, out, response_limit(authority_, q, from.via), &rc);
         count_answer(rc, n > 2 && (out[2] & (flag::tc >> 8)) != 0);
         return n;
     };
@@ -212,9 +226,12 @@ std::size_t server_impl::answer_vm(const query& q, const answer_plan& plan,
     };
     if (gate_ == nullptr) return answer();
     switch (gate_->on_query(plan.vm)) {
-        case vm_gate::verdict::answer_now: return answer();
-        case vm_gate::verdict::servfail: return servfail();
-        case vm_gate::verdict::wait: break;
+        case vm_gate::verdict::answer_now:
+            return answer();
+        case vm_gate::verdict::servfail:
+            return servfail();
+        case vm_gate::verdict::wait:
+            break;
     }
     if (from.via == transport::tcp && !from.conn->may_defer()) return servfail();
     auto id = waits_.acquire();

@@ -3,11 +3,10 @@
 // (recvmmsg/sendmmsg on the non-blocking socket when Asio reports it readable); TCP
 // connections, gate waits and forwards hand their answers back through deliver().
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
-
-#include <array>
 #include <memory>
 #include <span>
 #include <unordered_set>

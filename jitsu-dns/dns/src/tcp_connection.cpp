@@ -37,9 +37,12 @@ void tcp_connection::start() {
     wake_writer_.expires_at(std::chrono::steady_clock::time_point::max());
     wake_reader_.expires_at(std::chrono::steady_clock::time_point::max());
     auto self = shared_from_this();
-    asio::co_spawn(socket_.get_executor(), [self] { return self->reader(); }, asio::detached);
-    asio::co_spawn(socket_.get_executor(), [self] { return self->writer(); }, asio::detached);
-    asio::co_spawn(socket_.get_executor(), [self] { return self->watchdog(); }, asio::detached);
+    asio::co_spawn(
+        socket_.get_executor(), [self] { return self->reader(); }, asio::detached);
+    asio::co_spawn(
+        socket_.get_executor(), [self] { return self->writer(); }, asio::detached);
+    asio::co_spawn(
+        socket_.get_executor(), [self] { return self->watchdog(); }, asio::detached);
 }
 
 void tcp_connection::close() {

@@ -6,7 +6,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -52,7 +51,7 @@ class tcp_connection : public std::enable_shared_from_this<tcp_connection> {
     std::chrono::steady_clock::time_point deadline_;
     std::vector<std::uint8_t> in_;
     std::vector<std::uint8_t> out_;
-    std::deque<std::vector<std::uint8_t>> queue_;  // framed answers waiting to be written
+    std::deque<std::vector<std::uint8_t>> queue_;   // framed answers waiting to be written
     std::vector<std::vector<std::uint8_t>> spare_;  // recycled frame buffers
     std::size_t deferred_ = 0;
     bool closed_ = false;

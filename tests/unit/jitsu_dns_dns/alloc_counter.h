@@ -8,4 +8,4 @@ std::size_t allocations();
 // While on, every allocation also prints a backtrace to stderr (to find the culprit when
 // a hot-path check fails).
 void trace_allocations(bool on);
-}
+}  // namespace jitsu::dns::test

@@ -50,7 +50,8 @@ void check_response(const bytes& in, transport t) {
     if (r.what == response::action::gate) size = authority().write_answer(q, r.plan, out, limit);
     if (r.what == response::action::forward) size = write_error(q, rcode::refused, 1232, out);
     if (r.what == response::action::drop) {
-        ASSERT_TRUE(r.status == parse_status::drop_short || r.status == parse_status::drop_response);
+        ASSERT_TRUE(r.status == parse_status::drop_short ||
+                    r.status == parse_status::drop_response);
         return;
     }
     ASSERT_GT(size, 0u);
@@ -85,17 +86,25 @@ TEST(dns_codec_robustness, random_mutations_never_break_an_answer) {
         int edits = 1 + static_cast<int>(rng() % 4);
         for (int e = 0; e < edits; ++e) {
             switch (rng() % 4) {
-                case 0: b[rng() % b.size()] ^= static_cast<std::uint8_t>(1u << (rng() % 8)); break;
-                case 1: b[rng() % b.size()] = static_cast<std::uint8_t>(rng()); break;
-                case 2: b.insert(b.begin() + static_cast<std::ptrdiff_t>(rng() % b.size()),
-                                 static_cast<std::uint8_t>(rng()));
-                        break;
-                default: if (b.size() > 1) b.erase(b.begin() + static_cast<std::ptrdiff_t>(rng() % b.size()));
+                case 0:
+                    b[rng() % b.size()] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
+                    break;
+                case 1:
+                    b[rng() % b.size()] = static_cast<std::uint8_t>(rng());
+                    break;
+                case 2:
+                    b.insert(b.begin() + static_cast<std::ptrdiff_t>(rng() % b.size()),
+                             static_cast<std::uint8_t>(rng()));
+                    break;
+                default:
+                    if (b.size() > 1)
+                        b.erase(b.begin() + static_cast<std::ptrdiff_t>(rng() % b.size()));
             }
         }
         query q;
         parse_status s = parse_query(b, q);
-        (s == parse_status::drop_short || s == parse_status::drop_response) ? ++dropped : ++answered;
+        (s == parse_status::drop_short || s == parse_status::drop_response) ? ++dropped
+                                                                            : ++answered;
         check_response(b, i % 2 ? transport::udp : transport::tcp);
         if (HasFatalFailure()) return;
     }
@@ -104,7 +113,8 @@ TEST(dns_codec_robustness, random_mutations_never_break_an_answer) {
 }
 
 TEST(dns_codec_robustness, fuzz_corpus_replays_cleanly) {
-    std::filesystem::path dir = std::filesystem::path(JITSU_SOURCE_DIR) / "jitsu-dns/dns/fuzz/corpus";
+    std::filesystem::path dir =
+        std::filesystem::path(JITSU_SOURCE_DIR) / "jitsu-dns/dns/fuzz/corpus";
     std::size_t files = 0;
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {
         std::ifstream f(entry.path(), std::ios::binary);

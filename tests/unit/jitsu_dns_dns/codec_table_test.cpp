@@ -32,12 +32,18 @@ struct golden {
 
 std::string type_name(std::uint16_t t) {
     switch (t) {
-        case type::a: return "A";
-        case type::aaaa: return "AAAA";
-        case type::ns: return "NS";
-        case type::soa: return "SOA";
-        case type::opt: return "OPT";
-        default: return std::to_string(t);
+        case type::a:
+            return "A";
+        case type::aaaa:
+            return "AAAA";
+        case type::ns:
+            return "NS";
+        case type::soa:
+            return "SOA";
+        case type::opt:
+            return "OPT";
+        default:
+            return std::to_string(t);
     }
 }
 
@@ -51,9 +57,12 @@ rr_list texts(const std::vector<test::record>& rs, bool skip_opt = false) {
     return out;
 }
 
-const std::string soa_ex = "example.org SOA 60 ns.example.org hostmaster.example.org 2024010101 3600 600 86400 60";
-const std::string soa_ex_apex = "example.org SOA 3600 ns.example.org hostmaster.example.org 2024010101 3600 600 86400 60";
-const std::string soa_sub = "sub.example.org SOA 120 ns.example.org hostmaster.example.org 1 3600 600 86400 300";
+const std::string soa_ex =
+    "example.org SOA 60 ns.example.org hostmaster.example.org 2024010101 3600 600 86400 60";
+const std::string soa_ex_apex =
+    "example.org SOA 3600 ns.example.org hostmaster.example.org 2024010101 3600 600 86400 60";
+const std::string soa_sub =
+    "sub.example.org SOA 120 ns.example.org hostmaster.example.org 1 3600 600 86400 300";
 const std::string ns_ex = "example.org NS 3600 ns.example.org";
 const std::string glue4 = "ns.example.org A 3600 10.0.0.1";
 const std::string glue6 = "ns.example.org AAAA 3600 fd00::1";
@@ -103,64 +112,162 @@ bytes edns_query(std::uint8_t version, int count, bool do_bit = false) {
 const std::vector<golden>& table() {
     using A = response::action;
     static const std::vector<golden> t = {
-        {"A for a VM name", [] { return make_query("www.example.org", type::a); }, A::gate, 0, true,
+        {"A for a VM name",
+         [] { return make_query("www.example.org", type::a); },
+         A::gate,
+         0,
+         true,
          {"www.example.org A 30 10.0.0.10"}},
-        {"AAAA for a VM name", [] { return make_query("www.example.org", type::aaaa); }, A::gate, 0,
-         true, {"www.example.org AAAA 30 fd00::10"}},
-        {"ANY for a VM name returns both", [] { return make_query("www.example.org", type::any); },
-         A::gate, 0, true, {"www.example.org A 30 10.0.0.10", "www.example.org AAAA 30 fd00::10"}},
-        {"ANY for an A-only VM", [] { return make_query("v4.deep.example.org", type::any); }, A::gate,
-         0, true, {"v4.deep.example.org A 5 10.0.0.11"}},
-        {"A for an AAAA-only VM: NODATA", [] { return make_query("v6.example.org", type::a); },
-         A::gate, 0, true, {}, {soa_ex}},
-        {"MX on a VM name: NODATA without the gate", [] { return make_query("www.example.org", mx); },
-         A::send, 0, true, {}, {soa_ex}},
+        {"AAAA for a VM name",
+         [] { return make_query("www.example.org", type::aaaa); },
+         A::gate,
+         0,
+         true,
+         {"www.example.org AAAA 30 fd00::10"}},
+        {"ANY for a VM name returns both",
+         [] { return make_query("www.example.org", type::any); },
+         A::gate,
+         0,
+         true,
+         {"www.example.org A 30 10.0.0.10", "www.example.org AAAA 30 fd00::10"}},
+        {"ANY for an A-only VM",
+         [] { return make_query("v4.deep.example.org", type::any); },
+         A::gate,
+         0,
+         true,
+         {"v4.deep.example.org A 5 10.0.0.11"}},
+        {"A for an AAAA-only VM: NODATA",
+         [] { return make_query("v6.example.org", type::a); },
+         A::gate,
+         0,
+         true,
+         {},
+         {soa_ex}},
+        {"MX on a VM name: NODATA without the gate",
+         [] { return make_query("www.example.org", mx); },
+         A::send,
+         0,
+         true,
+         {},
+         {soa_ex}},
         {"any case matches; question echoed as sent",
-         [] { return make_query("WwW.ExAmPlE.oRg", type::a); }, A::gate, 0, true,
+         [] { return make_query("WwW.ExAmPlE.oRg", type::a); },
+         A::gate,
+         0,
+         true,
          {"WwW.ExAmPlE.oRg A 30 10.0.0.10"}},
         {"unknown name in zone: NXDOMAIN + SOA (min(ttl, minimum))",
-         [] { return make_query("nope.example.org", type::a); }, A::send, rcode::nxdomain, true, {},
+         [] { return make_query("nope.example.org", type::a); },
+         A::send,
+         rcode::nxdomain,
+         true,
+         {},
          {soa_ex}},
         {"NXDOMAIN keeps the client's case in the SOA owner (pointer into the question)",
-         [] { return make_query("nope.EXAMPLE.org", type::a); }, A::send, rcode::nxdomain, true, {},
+         [] { return make_query("nope.EXAMPLE.org", type::a); },
+         A::send,
+         rcode::nxdomain,
+         true,
+         {},
          {"EXAMPLE.org SOA 60 ns.EXAMPLE.org hostmaster.EXAMPLE.org 2024010101 3600 600 86400 60"}},
-        {"empty non-terminal: NODATA", [] { return make_query("deep.example.org", type::a); },
-         A::send, 0, true, {}, {soa_ex}},
-        {"below a VM name: NXDOMAIN", [] { return make_query("x.www.example.org", type::a); },
-         A::send, rcode::nxdomain, true, {}, {soa_ex}},
-        {"SOA at the apex", [] { return make_query("example.org", type::soa); }, A::send, 0, true,
+        {"empty non-terminal: NODATA",
+         [] { return make_query("deep.example.org", type::a); },
+         A::send,
+         0,
+         true,
+         {},
+         {soa_ex}},
+        {"below a VM name: NXDOMAIN",
+         [] { return make_query("x.www.example.org", type::a); },
+         A::send,
+         rcode::nxdomain,
+         true,
+         {},
+         {soa_ex}},
+        {"SOA at the apex",
+         [] { return make_query("example.org", type::soa); },
+         A::send,
+         0,
+         true,
          {soa_ex_apex}},
-        {"NS at the apex with in-zone glue", [] { return make_query("example.org", type::ns); },
-         A::send, 0, true, {ns_ex}, {}, {glue4, glue6}},
-        {"A of the apex (also a VM name)", [] { return make_query("example.org", type::a); }, A::gate,
-         0, true, {"example.org A 9 10.0.0.3"}},
-        {"A of the in-zone name server", [] { return make_query("ns.example.org", type::a); },
-         A::send, 0, true, {glue4}},
-        {"AAAA of the in-zone name server", [] { return make_query("ns.example.org", type::aaaa); },
-         A::send, 0, true, {glue6}},
+        {"NS at the apex with in-zone glue",
+         [] { return make_query("example.org", type::ns); },
+         A::send,
+         0,
+         true,
+         {ns_ex},
+         {},
+         {glue4, glue6}},
+        {"A of the apex (also a VM name)",
+         [] { return make_query("example.org", type::a); },
+         A::gate,
+         0,
+         true,
+         {"example.org A 9 10.0.0.3"}},
+        {"A of the in-zone name server",
+         [] { return make_query("ns.example.org", type::a); },
+         A::send,
+         0,
+         true,
+         {glue4}},
+        {"AAAA of the in-zone name server",
+         [] { return make_query("ns.example.org", type::aaaa); },
+         A::send,
+         0,
+         true,
+         {glue6}},
         {"nested zone: NXDOMAIN carries the inner SOA",
-         [] { return make_query("nope.sub.example.org", type::a); }, A::send, rcode::nxdomain, true,
-         {}, {soa_sub}},
-        {"nested zone apex: SOA", [] { return make_query("sub.example.org", type::soa); }, A::send, 0,
-         true, {"sub.example.org SOA 120 ns.example.org hostmaster.example.org 1 3600 600 86400 300"}},
+         [] { return make_query("nope.sub.example.org", type::a); },
+         A::send,
+         rcode::nxdomain,
+         true,
+         {},
+         {soa_sub}},
+        {"nested zone apex: SOA",
+         [] { return make_query("sub.example.org", type::soa); },
+         A::send,
+         0,
+         true,
+         {"sub.example.org SOA 120 ns.example.org hostmaster.example.org 1 3600 600 86400 300"}},
         {"nested zone: NS outside the zone, no glue",
-         [] { return make_query("sub.example.org", type::ns); }, A::send, 0, true,
+         [] { return make_query("sub.example.org", type::ns); },
+         A::send,
+         0,
+         true,
          {"sub.example.org NS 120 ns.example.org"}},
         {"zone whose name server is its apex: NS + glue",
-         [] { return make_query("test", type::ns); }, A::send, 0, true, {"test NS 60 test"}, {},
+         [] { return make_query("test", type::ns); },
+         A::send,
+         0,
+         true,
+         {"test NS 60 test"},
+         {},
          {"test A 60 10.0.0.2"}},
-        {"VM in nested zone", [] { return make_query("vm.sub.example.org", type::a); }, A::gate, 0,
-         true, {"vm.sub.example.org A 11 10.0.0.40"}},
+        {"VM in nested zone",
+         [] { return make_query("vm.sub.example.org", type::a); },
+         A::gate,
+         0,
+         true,
+         {"vm.sub.example.org A 11 10.0.0.40"}},
         {"class ANY answers with class IN records",
-         [] { return make_query("ns.example.org", type::a, qclass::any); }, A::send, 0, true, {glue4}},
+         [] { return make_query("ns.example.org", type::a, qclass::any); },
+         A::send,
+         0,
+         true,
+         {glue4}},
         {"outside every zone: forward", [] { return make_query("www.other.net", type::a); },
          A::forward},
         {"parent of a zone: forward", [] { return make_query("org", type::a); }, A::forward},
         {"suffix that is not a label boundary: forward",
          [] { return make_query("xexample.org", type::a); }, A::forward},
-        {"compression pointer in the question", with_pointer_question, A::gate, 0, true,
+        {"compression pointer in the question",
+         with_pointer_question,
+         A::gate,
+         0,
+         true,
          {"www.example.org A 30 10.0.0.10"}},
-        {"QDCOUNT 0: FORMERR", [] { return test::header(1, 0, 0); }, A::send, rcode::formerr, false},
+        {"QDCOUNT 0: FORMERR", [] { return test::header(1, 0, 0); }, A::send, rcode::formerr,
+         false},
         {"QDCOUNT 2: FORMERR",
          [] {
              bytes b = make_query("www.example.org", type::a);
@@ -187,18 +294,27 @@ const std::vector<golden>& table() {
              return b;
          },
          A::forward},
-        {"reserved label type 0x40: FORMERR", [] { return raw_question({0x41, 'a', 0}); }, A::send,
-         rcode::formerr, false},
-        {"pointer to itself: FORMERR", [] { return raw_question({0xc0, 0x0c}); }, A::send,
-         rcode::formerr, false},
-        {"forward pointer: FORMERR", [] { return raw_question({0x01, 'a', 0xc0, 0x20, 0}); },
+        {"reserved label type 0x40: FORMERR",
+         [] {
+             return raw_question({0x41, 'a', 0});
+         },
+         A::send, rcode::formerr, false},
+        {"pointer to itself: FORMERR",
+         [] {
+             return raw_question({0xc0, 0x0c});
+         },
+         A::send, rcode::formerr, false},
+        {"forward pointer: FORMERR",
+         [] {
+             return raw_question({0x01, 'a', 0xc0, 0x20, 0});
+         },
          A::send, rcode::formerr, false},
         {"pointer past the end: FORMERR", [] { return raw_question({0xc0}); }, A::send,
          rcode::formerr, false},
         {"qtype OPT: FORMERR", [] { return make_query("www.example.org", type::opt); }, A::send,
          rcode::formerr, false},
-        {"opcode STATUS: NOTIMP", [] { return test::header(7, 2 << 11, 1); }, A::send, rcode::notimp,
-         false},
+        {"opcode STATUS: NOTIMP", [] { return test::header(7, 2 << 11, 1); }, A::send,
+         rcode::notimp, false},
         {"AXFR: NOTIMP", [] { return make_query("example.org", type::axfr); }, A::send,
          rcode::notimp, false},
         {"IXFR: NOTIMP", [] { return make_query("example.org", type::ixfr); }, A::send,
@@ -206,8 +322,13 @@ const std::vector<golden>& table() {
         {"class CH: REFUSED", [] { return make_query("version.bind", 16, 3); }, A::send,
          rcode::refused, false},
         {"QR=1: dropped", [] { return test::header(1, flag::qr, 1); }, A::drop},
-        {"shorter than a header: dropped", [] { return bytes{1, 2, 3}; }, A::drop},
-        {"two OPT records: FORMERR", [] { return edns_query(0, 2); }, A::send, rcode::formerr, false},
+        {"shorter than a header: dropped",
+         [] {
+             return bytes{1, 2, 3};
+         },
+         A::drop},
+        {"two OPT records: FORMERR", [] { return edns_query(0, 2); }, A::send, rcode::formerr,
+         false},
         {"OPT with a non-root owner: FORMERR",
          [] {
              bytes b = make_query("www.example.org", type::a);

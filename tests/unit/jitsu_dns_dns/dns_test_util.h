@@ -40,8 +40,8 @@ struct record {
     std::string name;  // decoded text, case kept, no final dot ("" = root)
     std::uint16_t type = 0, klass = 0;
     std::uint32_t ttl = 0;
-    bytes rdata;                   // raw
-    std::string rdata_text;        // A/AAAA address, NS target, or SOA "mname rname serial ..."
+    bytes rdata;             // raw
+    std::string rdata_text;  // A/AAAA address, NS target, or SOA "mname rname serial ..."
 };
 
 struct decoded {

@@ -1,9 +1,8 @@
 // Forwarding names outside the zones to a fake upstream (a UDP socket in the test):
 // id rewriting, relaying, spoofed and mismatched replies ignored, timeout → SERVFAIL,
 // the pending-table limit, TC handling for UDP clients and the TCP retry for TCP clients.
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -22,7 +21,8 @@ using namespace test;
 
 server_options forwarding_to(std::uint16_t upstream_port) {
     server_options o = local_options();
-    o.forwarder = boost::asio::ip::udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), upstream_port);
+    o.forwarder =
+        boost::asio::ip::udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), upstream_port);
     o.forward_timeout = 300ms;
     return o;
 }
@@ -33,7 +33,7 @@ bytes upstream_answer(const bytes& q, std::size_t extra = 0, bool tc = false) {
     bytes r = q;
     r[2] |= 0x80;  // QR
     if (tc) r[2] |= 0x02;
-    r[3] |= 0x80;  // RA
+    r[3] |= 0x80;       // RA
     r[10] = r[11] = 0;  // drop any OPT the client sent
     // Cut to header + question (the test queries have no other sections but OPT).
     std::size_t end = 12;

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
-
 #include <cerrno>
 #include <cstdio>
 #include <future>
@@ -81,7 +80,8 @@ void udp_client::send_to(std::uint16_t port, const bytes& b) {
     (void)::sendto(fd_, b.data(), b.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
 }
 
-std::optional<bytes> udp_client::receive(std::chrono::milliseconds timeout, std::uint16_t* from_port) {
+std::optional<bytes> udp_client::receive(std::chrono::milliseconds timeout,
+                                         std::uint16_t* from_port) {
     if (!wait_readable(fd_, timeout)) return std::nullopt;
     bytes b(65536);
     sockaddr_in from{};
@@ -100,7 +100,8 @@ std::uint16_t udp_client::port() const {
     return ntohs(a.sin_port);
 }
 
-std::optional<bytes> udp_ask(std::uint16_t port, const bytes& query, std::chrono::milliseconds timeout) {
+std::optional<bytes> udp_ask(std::uint16_t port, const bytes& query,
+                             std::chrono::milliseconds timeout) {
     udp_client c;
     c.send_to(port, query);
     return c.receive(timeout);

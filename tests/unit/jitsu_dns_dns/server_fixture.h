@@ -5,7 +5,6 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -21,7 +20,8 @@ using namespace std::chrono_literals;
 
 class server_fixture {
   public:
-    explicit server_fixture(server_options o = {}, authority_config a = {}, vm_gate* gate = nullptr);
+    explicit server_fixture(server_options o = {}, authority_config a = {},
+                            vm_gate* gate = nullptr);
     ~server_fixture();
 
     // Runs f on the server's event loop and waits for it.

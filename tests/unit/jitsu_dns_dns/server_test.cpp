@@ -2,16 +2,14 @@
 // answers, pipelining, TCP limits, dig/kdig, the vm_gate's paths, the UDP hot path's
 // allocations, and default_forwarder().
 #include <gtest/gtest.h>
-
-#include <boost/asio/post.hpp>
-
 #include <poll.h>
 
+#include <boost/asio/post.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
-#include <sstream>
 #include <set>
+#include <sstream>
 
 #include "alloc_counter.h"
 #include "jitsu_dns/default_forwarder.h"
@@ -73,7 +71,8 @@ TEST(dns_server, tcp_answer_and_pipelining) {
     for (std::uint16_t id : {1, 2, 3}) {
         query_options o;
         o.id = id;
-        bytes q = make_query(id == 2 ? "nope.example.org" : "www.example.org", type::a, qclass::in, o);
+        bytes q =
+            make_query(id == 2 ? "nope.example.org" : "www.example.org", type::a, qclass::in, o);
         append16(all, static_cast<std::uint16_t>(q.size()));
         all.insert(all.end(), q.begin(), q.end());
     }
@@ -167,14 +166,17 @@ TEST(dns_server, dig_and_kdig_see_the_answer_and_ttl) {
             std::vector<std::string> w{std::istream_iterator<std::string>(words), {}};
             // dig prints the owner as received (our echo of the client's case); kdig
             // prints names lowercased.
-            std::string owner = std::string(tool) == "dig" ? "WWW.example.org." : "www.example.org.";
+            std::string owner =
+                std::string(tool) == "dig" ? "WWW.example.org." : "www.example.org.";
             EXPECT_EQ(w, (std::vector<std::string>{owner, "30", "IN", "A", "10.0.0.10"})) << out;
         }
     }
-    std::string nx = run_command("dig @127.0.0.1 -p " + port + " +time=2 +tries=1 nope.example.org A");
+    std::string nx =
+        run_command("dig @127.0.0.1 -p " + port + " +time=2 +tries=1 nope.example.org A");
     EXPECT_NE(nx.find("status: NXDOMAIN"), std::string::npos) << nx;
     EXPECT_NE(nx.find("flags: qr aa rd;"), std::string::npos) << nx;
-    std::string soa = run_command("dig @127.0.0.1 -p " + port + " +time=2 +tries=1 +short example.org SOA");
+    std::string soa =
+        run_command("dig @127.0.0.1 -p " + port + " +time=2 +tries=1 +short example.org SOA");
     EXPECT_EQ(soa, "ns.example.org. hostmaster.example.org. 2024010101 3600 600 86400 60\n");
 }
 
@@ -308,7 +310,9 @@ TEST(dns_server, bind_failure_is_one_line) {
         FAIL() << "second bind succeeded";
     } catch (const std::runtime_error& e) {
         std::string m = e.what();
-        EXPECT_NE(m.find("cannot bind UDP 127.0.0.1 port " + std::to_string(f.port())), std::string::npos) << m;
+        EXPECT_NE(m.find("cannot bind UDP 127.0.0.1 port " + std::to_string(f.port())),
+                  std::string::npos)
+            << m;
         EXPECT_EQ(m.find('\n'), std::string::npos);
     }
 }
@@ -316,7 +320,8 @@ TEST(dns_server, bind_failure_is_one_line) {
 TEST(dns_server, default_forwarder_reads_resolv_conf) {
     std::string path = ::testing::TempDir() + "/resolv.conf.test";
     auto write = [&](const std::string& text) { std::ofstream(path) << text; };
-    write("# comment\nsearch example.org\nnameserver 192.0.2.53 # trailing\nnameserver 192.0.2.54\n");
+    write(
+        "# comment\nsearch example.org\nnameserver 192.0.2.53 # trailing\nnameserver 192.0.2.54\n");
     auto e = default_forwarder(path);
     ASSERT_TRUE(e);
     EXPECT_EQ(e->address().to_string(), "192.0.2.53");

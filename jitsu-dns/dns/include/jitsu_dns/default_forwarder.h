@@ -3,7 +3,6 @@
 // resolv.conf (what the original Jitsu used), on `port`.
 
 #include <boost/asio/ip/udp.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <string>
