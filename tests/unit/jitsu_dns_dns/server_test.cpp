@@ -339,5 +339,42 @@ TEST(dns_server, default_forwarder_reads_resolv_conf) {
     std::remove(path.c_str());
 }
 
+bool next_datagram_arrives(udp_client& c) { return c.receive(2000ms).has_value(); }
+
+// stop() and destruction with gate waits, a forward and a TCP connection in flight; late
+// gate callbacks and Asio completions after that must not touch the server (ASan/UBSan
+// builds check the memory side).
+TEST(dns_server, shutdown_with_work_in_flight) {
+    udp_client upstream;  // never answers
+    fake_gate g;
+    g.next = vm_gate::verdict::wait;
+    boost::asio::io_context io;
+    server_options o = local_options();
+    o.forwarder = boost::asio::ip::udp::endpoint(boost::asio::ip::make_address("127.0.0.1"),
+                                                 upstream.port());
+    auto s = std::make_unique<server>(io, o, sample::authority(), &g);
+    s->start();
+    std::uint16_t port = s->udp_port();
+    udp_client u;
+    u.send_to(port, make_query("www.example.org", type::a));
+    u.send_to(port, make_query("v6.example.org", type::aaaa));
+    u.send_to(port, make_query("www.other.net", type::a));
+    tcp_client t(port);
+    t.send(make_query("www.example.org", type::aaaa));
+    for (int i = 0; i < 100 && g.waiters.size() < 3; ++i) io.run_for(10ms);
+    ASSERT_EQ(g.waiters.size(), 3u);
+    ASSERT_TRUE(next_datagram_arrives(upstream));
+    s->stop();
+    io.run_for(50ms);
+    EXPECT_TRUE(t.closed_by_peer(500ms));
+    g.waiters[0].second(true);  // after stop: frees the slot, answers nobody
+    EXPECT_FALSE(u.receive(100ms));
+    s.reset();
+    g.waiters[1].second(false);  // after destruction: ignored
+    g.waiters[2].second(true);
+    io.restart();
+    io.run_for(50ms);  // completions that were still queued see the server gone
+}
+
 }  // namespace
 }  // namespace jitsu::dns
