@@ -10,6 +10,11 @@
 # its SYNs in Xenstore with the right fields; once /ip/<ip> = managed, an ARP request
 # gets no reply (checked with a capture); the captures replayed into the bridge give
 # the Xenstore records their expected outcome (.queue) lists.
+#
+#   live_netns.sh       all of the above, replaying five captures of pcaps/synjitsu
+#   live_netns.sh DIR   only the replay, of every capture in DIR, at its recorded pace
+#                       (DIR = pcaps/e2e: recorded runs, where the VM's own announcement
+#                       follows the SYNs and must reach synjitsu after them, as it did)
 set -euo pipefail
 
 bin=${JITSU_BIN:?JITSU_BIN not set}
@@ -19,6 +24,19 @@ for tool in ip tcpdump tcpreplay xenstore-write xenstore-read xenstore-ls; do
   command -v $tool > /dev/null || { echo "SKIP: $tool missing (scripts/install-deps)"; exit 0; }
 done
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root for network namespaces"; exit 0; }
+
+replay_dir=$src/pcaps/synjitsu
+replay_names=(single_syn retransmitted_syn several_clients ipv6_syn_ns not_booting)
+replay_pace=(--topspeed)
+full=1
+if [ $# -ge 1 ]; then
+  replay_dir=$1; replay_names=(); replay_pace=(); full=0
+  for pcap in "$replay_dir"/*.pcap; do
+    case $pcap in *.out.pcap | "$replay_dir/*.pcap") continue ;; esac
+    replay_names+=("$(basename "$pcap" .pcap)")
+  done
+  [ ${#replay_names[@]} -ge 1 ] || { echo "FAIL: no captures in $replay_dir"; exit 1; }
+fi
 
 H=sj-h-$$; C=sj-c-$$; R=sj-r-$$
 VM_IP=10.0.0.10; VM_MAC=02:00:00:00:00:10; CLIENT_MAC=02:00:00:00:0c:02
@@ -66,11 +84,13 @@ export XENSTORED_PATH=$tmp/xenstored.sock
 "$bin/jitsu-xenstored" --socket "$XENSTORED_PATH" 2> "$tmp/xenstored.log" &
 pids+=($!)
 wait_for 5 test -S "$XENSTORED_PATH" || fail "jitsu-xenstored did not start"
-xenstore-write /synjitsu/booting/$(xs_path $VM_IP) $VM_MAC
+[ $full = 1 ] && xenstore-write /synjitsu/booting/$(xs_path $VM_IP) $VM_MAC
 ip netns exec $H "$bin/synjitsu" --interface br0 --metrics-file "$tmp/metrics.prom" -v \
   2> "$tmp/synjitsu.log" &
 pids+=($!)
-wait_for 10 metric_is booting_vms 1 || fail "synjitsu did not pick up the booting VM"
+wait_for 10 metric_is booting_vms $full || fail "synjitsu did not pick up the booting VM"
+
+if [ $full = 1 ]; then  # (not re-indented, to keep the diff small)
 
 # --- ARP resolves to the VM's MAC, a real connect() queues its SYNs ---
 ip netns exec $C timeout 3 $py -c '
@@ -140,10 +160,11 @@ echo "after managed: no ARP reply (capture: $replies frames from $VM_MAC)"
 xenstore-rm /synjitsu/booting/$(xs_path $VM_IP)
 xenstore-rm /ip
 wait_for 5 metric_is booting_vms 0 || fail "booting entry removal not seen"
+fi  # full
 replayed=0
-for name in single_syn retransmitted_syn several_clients ipv6_syn_ns not_booting; do
-  pcap=$src/pcaps/synjitsu/$name.pcap
-  read -r -a args < "$src/pcaps/synjitsu/$name.args"
+for name in "${replay_names[@]}"; do
+  pcap=$replay_dir/$name.pcap
+  read -r -a args < "$replay_dir/$name.args"
   n=0
   for ((i = 0; i < ${#args[@]}; i++)); do
     if [ "${args[$i]}" = --booting ]; then
@@ -153,11 +174,11 @@ for name in single_syn retransmitted_syn several_clients ipv6_syn_ns not_booting
     fi
   done
   wait_for 5 metric_is booting_vms $n || fail "$name: booting VMs not picked up"
-  ip netns exec $R tcpreplay -q -i eth0 --topspeed "$pcap" > /dev/null 2>&1 ||
+  ip netns exec $R tcpreplay -q -i eth0 "${replay_pace[@]}" "$pcap" > /dev/null 2>&1 ||
     fail "$name: tcpreplay failed"
   sleep 1.2
   wait_for 5 metric_is pending_writes 0 || fail "$name: writes pending"
-  expected=$(wc -l < "$src/pcaps/synjitsu/$name.queue")
+  expected=$(wc -l < "$replay_dir/$name.queue")
   got=0
   while read -r ip lport rip rport rest; do
     node=/ip/$(xs_path $ip)/$lport/$(xs_path $rip)/$rport/syn
@@ -170,7 +191,7 @@ for name in single_syn retransmitted_syn several_clients ipv6_syn_ns not_booting
     want_opts=${rest#*options=}
     [ "$(xenstore-read "$node/options")" = "$want_opts" ] || fail "$name: $node/options"
     got=$((got + 1))
-  done < "$src/pcaps/synjitsu/$name.queue"
+  done < "$replay_dir/$name.queue"
   total=$(xenstore-ls /ip 2> /dev/null | grep -c '^ *syn = ' || true)
   [ "$total" = "$expected" ] || { xenstore-ls /ip; fail "$name: $total records, expected $expected"; }
   echo "replayed $name: $got record(s) as expected"
@@ -179,4 +200,5 @@ for name in single_syn retransmitted_syn several_clients ipv6_syn_ns not_booting
   xenstore-rm /ip
   wait_for 5 metric_is booting_vms 0 || fail "$name: cleanup not seen"
 done
+[ $full = 1 ] || { echo "PASS: $replayed captures of $replay_dir replayed live"; exit 0; }
 echo "PASS: ARP duty, live SYN queue, take-over, $replayed captures replayed"
