@@ -1,0 +1,183 @@
+#include "jitsu_dns/daemon.h"
+
+#include "jitsu_dns/authority_from_catalog.h"
+#include "jitsu_dns/backends.h"
+#include "jitsu_dns/booter.h"
+#include "jitsu_dns/default_forwarder.h"
+#include "jitsu_dns/server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <ctime>
+#include <exception>
+#include <optional>
+
+namespace jitsu::dns {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Runs `op` on `io` until it completes or `limit` passes; rethrows its exception.
+// false if it did not complete in time.
+bool run_to_completion(asio::io_context& io, asio::awaitable<void> op,
+                       std::chrono::milliseconds limit) {
+    bool done = false;
+    std::exception_ptr error;
+    asio::co_spawn(io, std::move(op), [&](std::exception_ptr e) {
+        error = e;
+        done = true;
+    });
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done && std::chrono::steady_clock::now() < deadline) {
+        if (io.stopped()) io.restart();
+        io.run_for(std::chrono::milliseconds(10));
+    }
+    if (error) std::rethrow_exception(error);
+    return done;
+}
+
+std::optional<asio::ip::udp::endpoint> forwarder_of(const daemon_options& o) {
+    if (o.forwarder.empty()) {
+        auto fw = default_forwarder(o.resolv_conf, o.forwarder_port);
+        if (!fw) spdlog::warn("no nameserver in {}: names outside our zones get REFUSED",
+                              o.resolv_conf);
+        return fw;
+    }
+    boost::system::error_code ec;
+    const auto addr = asio::ip::make_address(o.forwarder, ec);
+    if (ec) throw std::invalid_argument("--forwarder '" + o.forwarder + "': not an IP address");
+    if (addr.is_unspecified()) return std::nullopt;  // 0.0.0.0: forwarding disabled
+    return asio::ip::udp::endpoint(addr, o.forwarder_port);
+}
+
+}  // namespace
+
+int run_daemon(const daemon_options& o) {
+    // --- configuration: everything that can be wrong with the command line ---
+    std::vector<vm_spec> catalog;
+    authority_config authority;
+    server_options server_opts;
+    try {
+        catalog = build_catalog(o);
+        boost::system::error_code ec;
+        server_opts.bind = asio::ip::make_address(o.bind, ec);
+        if (ec) throw std::invalid_argument("--bind '" + o.bind + "': not an IP address");
+        server_opts.port = o.listen;
+        server_opts.forwarder = forwarder_of(o);
+        zone_inputs zones;
+        zones.zones = o.zones;
+        zones.ttl = o.ttl;
+        zones.serial = static_cast<std::uint32_t>(std::time(nullptr));
+        if (server_opts.bind.is_v4() && !server_opts.bind.is_unspecified()) {
+            zones.ns_address = ipv4_address(server_opts.bind.to_v4().to_uint());
+        }
+        authority = authority_from_catalog(catalog, zones);
+    } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+        return exit_usage;
+    }
+
+    // --- the backend ---
+    std::unique_ptr<backend> be;
+    try {
+        backend_options bo;
+        bo.connect_uri = o.connect;
+        bo.netvm_path = o.netvm_path;
+        bo.xenstore_path = o.xenstore_path;
+        bo.bridge_netns = o.bridge_netns;
+        be = make_backend(o.backend, bo);
+    } catch (const std::exception& e) {
+        spdlog::error("backend {}: {}", o.backend, e.what());
+        return exit_backend;
+    }
+
+    asio::io_context io(1);
+    // --- Xenstore ---
+    xenstore::client_options xo;
+    xo.socket_path = o.xenstore_path;
+    xenstore::client xs(io.get_executor(), xo);
+    std::error_code xs_error;
+    const bool connected = run_to_completion(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto r = co_await xs.connect();
+            xs_error = r.error();
+        }(),
+        std::chrono::seconds(5));
+    if (!connected || xs_error) {
+        spdlog::error("Xenstore at {} unreachable: {}", o.xenstore_path,
+                      connected ? xs_error.message() : std::string("connect timed out"));
+        return exit_xenstore;
+    }
+
+    booter_options bopts;
+    bopts.synjitsu = o.synjitsu;
+    bopts.default_wait_timeout =
+        std::chrono::milliseconds(static_cast<std::int64_t>(o.wait_timeout_s * 1000.0));
+    booter gate(io.get_executor(), catalog, *be, xs, bopts);
+
+    // --- DNS sockets: bound before touching any state, so a bad --bind changes nothing ---
+    std::unique_ptr<server> dns;
+    try {
+        dns = std::make_unique<server>(io, server_opts, authority, &gate);
+    } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+        return exit_bind;
+    }
+
+    // --- reconcile + state tree ---
+    try {
+        if (!run_to_completion(io, gate.start(), std::chrono::seconds(60))) {
+            spdlog::error("start-up (reconcile, state tree) did not finish within 60 s");
+            return exit_failure;
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+        return exit_xenstore;
+    }
+
+    dns->start();
+    spdlog::info("serving {} name(s) of {} VM(s) in {} zone(s) on {} port {} (udp {}, tcp {}), "
+                 "forwarding to {}, backend {}", authority.names.size(), catalog.size(),
+                 authority.zones.size(), o.bind, o.listen, dns->udp_port(), dns->tcp_port(),
+                 server_opts.forwarder
+                     ? server_opts.forwarder->address().to_string() + ":" +
+                           std::to_string(server_opts.forwarder->port())
+                     : std::string("nobody (REFUSED)"),
+                 be->kind());
+
+    // --- until SIGTERM / SIGINT ---
+    asio::signal_set signals(io, SIGTERM, SIGINT);
+    bool stopped = false;
+    signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+        if (ec) return;
+        spdlog::info("signal {}: shutting down{}", signo,
+                     o.stop_on_exit ? ", stopping every VM" : ", VMs left running");
+        dns->stop();
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                co_await gate.shutdown(o.stop_on_exit);
+                xs.close();
+                stopped = true;
+                io.stop();
+            },
+            asio::detached);
+    });
+    io.run();
+    if (!stopped) {
+        spdlog::error("event loop ended unexpectedly");
+        return exit_failure;
+    }
+    spdlog::info("stopped ({} queries, {} boots, {} stops)", gate.stats().queries,
+                 gate.stats().boots, gate.stats().stops);
+    return exit_ok;
+}
+
+}  // namespace jitsu::dns
