@@ -222,7 +222,7 @@ e2e_cleanup() {
 # After e2e_cleanup: nothing of this test may be left.
 e2e_assert_clean() {
   local left
-  left=$(ls /run/netns 2> /dev/null | grep "^$P" | tr '\n' ' ')
+  left=$(compgen -G "/run/netns/$P*" | tr "\n" " ")
   check "no namespace left${left:+ ($left)}" test -z "$left"
   left=$(our_pids | tr '\n' ' ')
   check "no process left${left:+ ($left)}" test -z "$left"
