@@ -10,7 +10,8 @@
 # whose private mount namespace would hide the VMs' /run/netns bind mounts).
 # Checks: dig boots a VM and returns its IP with the TTL; HTTP to it works; the state tree;
 # ttl=1 -> stopped after ~2 s idle, namespace gone; forwarding to NSD; NXDOMAIN;
-# wait_for_key answers after the key appears; restart adopts the running VM (not booted
+# wait_for_key answers after the key appears; use_synjitsu answers at once with
+# /synjitsu/booting/<ip> written, removed once the VM is managed; restart adopts the running VM (not booted
 # twice); --stop-on-exit; nothing left behind.
 # Usage: netns_boot_test.sh   (env JITSU_BIN, as ctest sets it)
 set -u
@@ -22,6 +23,7 @@ CLIENT_NS="${TAG}-cli"
 UP_NS="${TAG}-up"
 VM_WWW="${TAG}www"
 VM_APP="${TAG}app"
+VM_SYN="${TAG}syn"
 WORK=$(mktemp -d "/tmp/jitsu-dns-it-${TAG}.XXXX")
 SOCK="$WORK/xenstored.sock"
 PIDS=()
@@ -46,7 +48,7 @@ netvm_pids() {
 cleanup() {
     local p vm
     [ -n "$DNS_PID" ] && PIDS+=("$DNS_PID")
-    for vm in "$VM_WWW" "$VM_APP"; do
+    for vm in "$VM_WWW" "$VM_APP" "$VM_SYN"; do
         for p in $(netvm_pids "$vm"); do PIDS+=("$p"); done
     done
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
@@ -57,10 +59,11 @@ cleanup() {
         sleep 0.1
     done
     for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    for ns in "$VM_WWW" "$VM_APP" "$CLIENT_NS" "$UP_NS" "$HOST_NS"; do
+    for ns in "$VM_WWW" "$VM_APP" "$VM_SYN" "$CLIENT_NS" "$UP_NS" "$HOST_NS"; do
         ip netns del "$ns" 2>/dev/null
     done
-    rm -rf "$WORK"
+    # JITSU_KEEP_WORK=1 keeps the logs and dig outputs for a look after a failure.
+    [ -n "${JITSU_KEEP_WORK:-}" ] && echo "[jitsu-dns-it] kept $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -70,7 +73,7 @@ trap 'exit 130' INT TERM
 for bin in jitsu-xenstored jitsu-dns jitsu-netvm jitsu-httpd; do
     [ -x "$JITSU_BIN/$bin" ] || { echo "[jitsu-dns-it] FAIL: $JITSU_BIN/$bin is not built"; exit 1; }
 done
-for tool in nsd dig curl xenstore-ls xenstore-read nsenter; do
+for tool in nsd dig curl xenstore-ls xenstore-read xenstore-write nsenter; do
     command -v "$tool" >/dev/null || { echo "[jitsu-dns-it] FAIL: $tool is not installed"; exit 1; }
 done
 
@@ -90,7 +93,10 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 setup_topology() {
     ip netns add "$HOST_NS" && ip netns add "$CLIENT_NS" && ip netns add "$UP_NS" || return 1
     ip -n "$HOST_NS" link set lo up
-    ip -n "$HOST_NS" link add br0 type bridge
+    # A fixed MAC: otherwise the bridge takes the lowest MAC of its ports, which changes as
+    # VM veths come and go, and the client's ARP entry for 10.0.0.1 goes stale (queries
+    # lost for seconds).
+    ip -n "$HOST_NS" link add br0 address 02:00:00:00:01:01 type bridge
     ip -n "$HOST_NS" link set br0 up
     ip -n "$HOST_NS" addr add 10.0.0.1/24 dev br0
     ip link add c0 netns "$CLIENT_NS" type veth peer name c0h netns "$HOST_NS" || return 1
@@ -146,16 +152,19 @@ start_xenstored() {
     wait_until 5 test -S "$SOCK"
 }
 
-# The VMs: www (response_delay, ttl 1), app (wait_for_key, emulated 0.4 s boot).
+# The VMs: www (response_delay, ttl 1), app (wait_for_key, emulated 0.4 s boot), syn
+# (use_synjitsu, emulated 0.8 s boot; no synjitsu daemon here: only the Xenstore side).
 HTTPD="$JITSU_BIN/jitsu-httpd --port 80"
 SPEC_WWW="name=$VM_WWW,dns=www.jitsu.test,ip=10.0.0.10,nic=br0,ttl=1,response_delay=0.3,cmd=$HTTPD"
 SPEC_APP="name=$VM_APP,dns=app.jitsu.test,ip=10.0.0.11,nic=br0,ttl=60,wait_for_key=data/status,wait_timeout=5,response_delay=0,boot_delay=0.4,cmd=$HTTPD --body app"
+SPEC_SYN="name=$VM_SYN,dns=syn.jitsu.test,ip=10.0.0.12,mac=02:00:00:00:00:0c,nic=br0,ttl=60,use_synjitsu=1,boot_delay=0.8,cmd=$HTTPD --body syn"
 
 # start_dns LOGFILE [extra flags...]: sets DNS_PID; waits until it answers.
 start_dns() {
     local logfile=$1; shift
     nsenter --net="/run/netns/$HOST_NS" -- "$JITSU_BIN/jitsu-dns" -b 10.0.0.1 -l 53 \
-        -f 10.53.0.2 --xenstore "$SOCK" "$@" "$SPEC_WWW" "$SPEC_APP" 2>"$logfile" &
+        -f 10.53.0.2 --xenstore "$SOCK" --synjitsu "$@" "$SPEC_WWW" "$SPEC_APP" "$SPEC_SYN" \
+        2>"$logfile" &
     DNS_PID=$!
     wait_until 10 grep -q "serving" "$logfile"
 }
@@ -181,6 +190,11 @@ answer_of() { awk '/^;; ANSWER SECTION:/ {a=1; next} a && NF == 0 {exit} a {prin
 status_of() { grep -oE "status: [A-Z]+" "$1" | cut -d' ' -f2; }
 query_ms() { grep -oE "Query time: [0-9]+" "$1" | grep -oE "[0-9]+$"; }
 tree() { XENSTORED_PATH="$SOCK" xenstore-read "/jitsu/vm/$1/$2" 2>/dev/null; }
+# Predicates that read when called (for wait_until; a "$(...)" argument would be read once).
+xs_is() { [ "$(XENSTORED_PATH="$SOCK" xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
+xs_absent() { ! XENSTORED_PATH="$SOCK" xenstore-read "$1" >/dev/null 2>&1; }
+tree_is() { [ "$(tree "$1" "$2")" = "$3" ]; }
+tree_set() { [ -n "$(tree "$1" "$2")" ]; }
 uuid_of() {  # the /jitsu/vm/<uuid> whose config/name/0 is $1
     local u
     for u in $(XENSTORED_PATH="$SOCK" xenstore-list /jitsu/vm 2>/dev/null); do
@@ -218,7 +232,7 @@ check "VM namespace exists" ns_exists "$VM_WWW"
 t_last=$t1
 if wait_until 8 bash -c "! ip netns list | grep -qw '$VM_WWW'"; then
     log "REPORT ttl=1: namespace gone $(( $(now_ms) - t_last )) ms after the last answer (2xTTL = 2000 ms)"
-    check "state tree: www stopped" wait_until 2 test "$(tree "$U_WWW" state)" = stopped
+    check "state tree: www stopped" wait_until 2 tree_is "$U_WWW" state stopped
     check "no jitsu-netvm left for www" test -z "$(netvm_pids "$VM_WWW")"
 else
     fail "www not stopped within 8 s of its last query"
@@ -244,9 +258,23 @@ t0=$(now_ms)
 body=$(http_get 10.0.0.11)
 check "HTTP GET right after the answer works (body '$body', $(( $(now_ms) - t0 )) ms)" test "$body" = app
 APP_PID=$(netvm_pids "$VM_APP")
-check "last_request written (coalesced, within ~1 s)" wait_until 3 test -n "$(tree "$U_APP" last_request)"
+check "last_request written (coalesced, within ~1 s)" wait_until 3 tree_set "$U_APP" last_request
 log "xenstore-ls /jitsu:"
 XENSTORED_PATH="$SOCK" xenstore-ls /jitsu | sed 's/^/    /'
+
+# --- use_synjitsu: answered at once, /synjitsu/booting/<ip> until jitsu-netvm writes managed ---
+XENSTORED_PATH="$SOCK" xenstore-write /ip/10-0-0-12 managed  # stale, from a "previous life"
+dig_client syn.jitsu.test "$WORK/dig-syn.txt"
+booting_now=$(XENSTORED_PATH="$SOCK" xenstore-read /synjitsu/booting/10-0-0-12 2>/dev/null)
+ip_now=$(XENSTORED_PATH="$SOCK" xenstore-read /ip/10-0-0-12 2>/dev/null)
+check "syn.jitsu.test -> 10.0.0.12 with TTL 60" test "$(answer_of "$WORK/dig-syn.txt")" = "60 10.0.0.12"
+log "REPORT cold VM, use_synjitsu (boot_delay 0.8): dig query time $(query_ms "$WORK/dig-syn.txt") ms"
+check "answered without waiting for the boot (< 200 ms)" test "$(query_ms "$WORK/dig-syn.txt")" -lt 200
+check "/synjitsu/booting/10-0-0-12 = MAC right after the answer ('$booting_now')" test "$booting_now" = 02:00:00:00:00:0c
+check "stale /ip/10-0-0-12 managed removed before the answer ('$ip_now')" test "$ip_now" != managed
+check "jitsu-netvm marks it managed" wait_until 5 xs_is /ip/10-0-0-12 managed
+check "booting entry removed once managed" wait_until 3 xs_absent /synjitsu/booting/10-0-0-12
+check "HTTP GET to the synjitsu VM works" test "$(http_get 10.0.0.12)" = syn
 
 # --- restart: the running app VM is adopted, not booted twice ---
 stop_dns
@@ -258,14 +286,15 @@ dig_client app.jitsu.test "$WORK/dig-app2.txt"
 check "adopted VM answered at once ($(query_ms "$WORK/dig-app2.txt") ms)" test "$(query_ms "$WORK/dig-app2.txt")" -lt 100
 check "not booted twice (same jitsu-netvm pid $APP_PID)" test "$(netvm_pids "$VM_APP")" = "$APP_PID"
 check "no boot logged after the restart" bash -c "! grep -q '$VM_APP: booting' '$WORK/dns2.log'"
-check "state tree: app running" test "$(tree "$U_APP" state)" = running
+check "state tree: app running" tree_is "$U_APP" state running
 
 # --- --stop-on-exit: everything stopped, nothing left ---
 stop_dns
 check "SIGTERM with --stop-on-exit -> exit 0 ($DNS_RC)" test "$DNS_RC" = 0
 check "app VM namespace gone" wait_until 5 bash -c "! ip netns list | grep -qw '$VM_APP'"
-check "no jitsu-netvm left" test -z "$(netvm_pids "$VM_APP")$(netvm_pids "$VM_WWW")"
-check "state tree: app stopped" test "$(tree "$U_APP" state)" = stopped
+check "syn VM namespace gone" wait_until 5 bash -c "! ip netns list | grep -qw '$VM_SYN'"
+check "no jitsu-netvm left" test -z "$(netvm_pids "$VM_APP")$(netvm_pids "$VM_WWW")$(netvm_pids "$VM_SYN")"
+check "state tree: app stopped" tree_is "$U_APP" state stopped
 
 log "jitsu-dns's own timing lines:"
 grep -hE "booting on query|backend started|answers released|appeared|stopping|stopped in|adopted|shut" \
