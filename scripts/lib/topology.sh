@@ -31,6 +31,8 @@ TOPO_DELAY=${TOPO_DELAY:-auto}
 
 # Addresses (fixed: documented in scripts/topology --help and used by every caller).
 TOPO_BRIDGE=br0
+TOPO_BRIDGE_MAC=02:00:0a:00:00:01         # br0's own MAC, fixed (see _topo_build)
+TOPO_CLIENT_BRIDGE_MAC=02:00:0a:01:00:01  # the router's client-side bridge
 TOPO_HOST_IP=10.0.0.1           # br0 in <P>-host: jitsu-dns binds here
 # shellcheck disable=SC2034  # for callers
 TOPO_HOST_NET=10.0.0.0/24
@@ -225,6 +227,10 @@ _topo_build() {
   ip -n "$h" link set lo up || return 1
   _topo_link_exists "$h" "$TOPO_BRIDGE" ||
     ip -n "$h" link add "$TOPO_BRIDGE" type bridge stp_state 0 forward_delay 0 || return 1
+  # A fixed MAC: a bridge without one takes the lowest MAC of its ports, so it would
+  # change as VMs' veths come and go, and the router's ARP entry for 10.0.0.1 would point
+  # at a MAC the bridge no longer owns (frames lost: seen as lost DNS queries).
+  ip -n "$h" link set "$TOPO_BRIDGE" address "$TOPO_BRIDGE_MAC" || return 1
   ip -n "$h" addr replace "$TOPO_HOST_IP/24" dev "$TOPO_BRIDGE" || return 1
   ip -n "$h" link set "$TOPO_BRIDGE" up || return 1
 
@@ -238,6 +244,7 @@ _topo_build() {
   ip -n "$r" link set up0 up || return 1
   _topo_link_exists "$r" cbr ||
     ip -n "$r" link add cbr type bridge stp_state 0 forward_delay 0 || return 1
+  ip -n "$r" link set cbr address "$TOPO_CLIENT_BRIDGE_MAC" || return 1
   ip -n "$r" addr replace "$TOPO_CLIENT_GW/24" dev cbr || return 1
   ip -n "$r" link set cbr up || return 1
   ip -n "$h" route replace "$TOPO_CLIENT_NET" via "$TOPO_GATEWAY" dev "$TOPO_BRIDGE" || return 1
