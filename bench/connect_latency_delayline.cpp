@@ -1,6 +1,6 @@
 // jitsu-delayline: a constant-delay link between pairs of interfaces, in user space.
 //
-//   jitsu-delayline --pair A,B,DELAY_US [--pair ...] [--realtime] [-v|-q]
+//   jitsu-delayline --pair A,B,DELAY_US [--pair ...] [--realtime] [--name TEXT] [-v|-q]
 //
 // Every frame received on A is sent out of B DELAY_US microseconds after it arrived, and
 // every frame received on B is sent out of A the same way. scripts/topology runs it in
@@ -17,6 +17,7 @@
 // Memory is fixed at start: a byte ring per direction (--queue-bytes); a frame that does
 // not fit is dropped and counted. SIGTERM/SIGINT: exit 0 (frames in flight are dropped).
 // SIGUSR1 or exit: counters on stderr. Prints "ready" on stdout once every socket is bound.
+// --name (the topology's prefix) only labels the process, so tools can tell whose it is.
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
@@ -259,15 +260,18 @@ int main(int argc, char** argv) {
     std::size_t queue_bytes = 8 << 20;
     int verbose = 0;
     bool quiet = false;
+    std::string name;
     app.add_option("--pair", pairs, "A,B,DELAY_US: frames cross A<->B after DELAY_US (0..10^7)")
         ->required();
     app.add_flag("--realtime", realtime, "SCHED_FIFO priority 20 (precise wake-ups under load)");
     app.add_option("--queue-bytes", queue_bytes, "ring per direction (default 8 MiB)")
         ->check(CLI::Range(std::size_t{1} << 20, std::size_t{1} << 30));
+    app.add_option("--name", name, "a label: whose delay line this is (shown in ps and the log)");
     app.add_flag("-v", verbose, "more logging");
     app.add_flag("-q", quiet, "warnings and errors only");
     CLI11_PARSE(app, argc, argv);
-    jitsu::init_logging("jitsu-delayline", quiet ? -1 : verbose);
+    jitsu::init_logging(name.empty() ? std::string{"jitsu-delayline"} : "jitsu-delayline/" + name,
+                        quiet ? -1 : verbose);
 
     std::vector<std::unique_ptr<direction>> dirs;
     try {

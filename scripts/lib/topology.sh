@@ -139,7 +139,7 @@ _topo_delayline_ensure() {
   local half=$1 bin r c i want have p log
   r=$(topo_router_ns)
   bin=$(_topo_delayline_bin) || return 1
-  local args=(--realtime)
+  local args=(--name "$TOPO_PREFIX" --realtime)
   for c in $(_topo_list_clients); do
     i=${c##*-c}
     args+=(--pair "d$i,e$i,$half")

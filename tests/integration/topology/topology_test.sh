@@ -39,7 +39,7 @@ before=$(root_state)
 
 nothing_of() {  # nothing_of PREFIX: no namespace, no delay line, no log left
   ! ls /run/netns 2> /dev/null | grep -qE "^$1-" &&
-    ! pgrep -f "jitsu-delayline.*" -a 2> /dev/null | grep -q "/run/netns/$1-" &&
+    ! ps -eo stat=,args= | awk -v p="--name $1 " '$1 !~ /^Z/ && index($0, p)' | grep -q jitsu-delayline &&
     [ ! -e "/tmp/jitsu-topology-$1-delayline.log" ]
 }
 # state PREFIX: everything up converges on, with interface indexes (a re-created link
