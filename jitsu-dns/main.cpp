@@ -1,10 +1,10 @@
 // jitsu-dns: the DNS booter (see jitsu-dns/README.md and `jitsu-dns --help`).
+#include <cstdio>
+#include <exception>
+
 #include "common/log.h"
 #include "jitsu_dns/daemon.h"
 #include "jitsu_dns/options.h"
-
-#include <cstdio>
-#include <exception>
 
 int main(int argc, char** argv) {
     using namespace jitsu::dns;

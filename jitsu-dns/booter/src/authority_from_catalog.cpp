@@ -62,9 +62,9 @@ authority_config authority_from_catalog(const std::vector<vm_spec>& catalog,
             for (const auto& name : vm.dns_names) {
                 const auto dot = name.find('.');
                 if (dot == std::string::npos) {
-                    throw std::invalid_argument(fmt::format(
-                        "{}: dns name '{}' has no parent domain to serve; give --zone",
-                        vm.name, name));
+                    throw std::invalid_argument(
+                        fmt::format("{}: dns name '{}' has no parent domain to serve; give --zone",
+                                    vm.name, name));
                 }
                 zones.push_back(name.substr(dot + 1));
             }
@@ -80,8 +80,8 @@ authority_config authority_from_catalog(const std::vector<vm_spec>& catalog,
         for (const auto& name : spec.dns_names) {
             const std::string* zone = zone_of(name, zones);
             if (zone == nullptr) {
-                throw std::invalid_argument(fmt::format(
-                    "{}: dns name '{}' is not inside any --zone", spec.name, name));
+                throw std::invalid_argument(
+                    fmt::format("{}: dns name '{}' is not inside any --zone", spec.name, name));
             }
             used[*zone] = true;
             out.names.push_back({name, vm, spec.ttl, spec.ip, spec.ip6});

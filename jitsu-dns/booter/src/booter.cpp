@@ -2,15 +2,16 @@
 // masking modes. Stopping, idle checks, status polls, start-up and shutdown are in
 // booter_lifecycle.cpp.
 #include "jitsu_dns/booter.h"
-#include "booter_internal.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include <exception>
+
+#include "booter_internal.h"
 
 namespace jitsu::dns {
 
@@ -29,9 +30,16 @@ const char* mode_name(const vm_spec& spec, bool synjitsu) {
 
 booter::booter(asio::any_io_executor loop, const std::vector<vm_spec>& catalog, backend& be,
                xenstore::client& xs, booter_options options)
-    : loop_(loop), catalog_(catalog), xs_(xs), options_(options), vms_(catalog.size()),
-      mode_wait_(catalog.size()), managed_watch_(catalog.size()), tree_(xs, catalog),
-      worker_(loop, be), idle_(std::make_unique<idle_stopper>(loop, *this)) {
+    : loop_(loop),
+      catalog_(catalog),
+      xs_(xs),
+      options_(options),
+      vms_(catalog.size()),
+      mode_wait_(catalog.size()),
+      managed_watch_(catalog.size()),
+      tree_(xs, catalog),
+      worker_(loop, be),
+      idle_(std::make_unique<idle_stopper>(loop, *this)) {
     delay_timer_.reserve(catalog.size());
     for (std::size_t i = 0; i < catalog.size(); ++i) {
         delay_timer_.push_back(std::make_unique<asio::steady_timer>(loop));
@@ -60,15 +68,19 @@ vm_gate::verdict booter::on_query(std::size_t vm) noexcept {
     rt.ever_queried = true;
     rt.last_request_dirty = true;
     switch (rt.phase) {
-        case vm_phase::running: return verdict::answer_now;
-        case vm_phase::booting: return rt.answers_released ? verdict::answer_now : verdict::wait;
-        case vm_phase::resuming: return verdict::wait;
+        case vm_phase::running:
+            return verdict::answer_now;
+        case vm_phase::booting:
+            return rt.answers_released ? verdict::answer_now : verdict::wait;
+        case vm_phase::resuming:
+            return verdict::wait;
         case vm_phase::stopping:
             if (shutting_down_) return verdict::servfail;
             rt.wake_after_stop = true;
             return verdict::wait;
         case vm_phase::suspended:
-        case vm_phase::stopped: break;
+        case vm_phase::stopped:
+            break;
     }
     if (shutting_down_ || !started_) return verdict::servfail;
     if (rt.phase == vm_phase::stopped && now < rt.retry_after) return verdict::servfail;
@@ -161,13 +173,16 @@ asio::awaitable<void> booter::boot(std::size_t vm, std::uint64_t epoch) {
             if (r.ok()) {
                 rt.booting_node = true;
             } else {
-                spdlog::error("{}: writing /synjitsu/booting failed ({}): answering anyway, "
-                              "unmasked", spec.name, r.error().message());
+                spdlog::error(
+                    "{}: writing /synjitsu/booting failed ({}): answering anyway, "
+                    "unmasked",
+                    spec.name, r.error().message());
             }
             rt.answers_released = true;
-            spdlog::info("{}: answers released {:.2f} ms after the query (use_synjitsu, "
-                         "booting node {})", spec.name, ms_since(rt.step_started),
-                         r.ok() ? "written" : "NOT written");
+            spdlog::info(
+                "{}: answers released {:.2f} ms after the query (use_synjitsu, "
+                "booting node {})",
+                spec.name, ms_since(rt.step_started), r.ok() ? "written" : "NOT written");
             release(vm, true);
         }
         auto out = co_await worker_.run([&spec](backend& b) { return b.start(spec); });
@@ -191,28 +206,36 @@ asio::awaitable<void> booter::boot(std::size_t vm, std::uint64_t epoch) {
         } else if (spec.wait_for_key && rt.domid) {
             const auto timeout =
                 spec.wait_timeout.count() > 0 ? spec.wait_timeout : options_.default_wait_timeout;
-            const std::string path = fmt::format("/local/domain/{}/{}", *rt.domid, *spec.wait_for_key);
-            mode_wait_[vm] = wait_for_node(xs_, path, timeout, [this, vm, epoch, path](bool appeared) {
-                mode_wait_[vm].reset();
-                if (vms_[vm].epoch != epoch) return;
-                if (!appeared) {
-                    ++stats_.wait_timeouts;
-                    spdlog::warn("{}: {} did not appear within the wait timeout: answering anyway",
-                                 catalog_[vm].name, path);
-                } else {
-                    spdlog::info("{}: {} appeared {:.2f} ms after the query", catalog_[vm].name,
-                                 path, ms_since(vms_[vm].step_started));
-                }
-                auto& timer = *delay_timer_[vm];
-                timer.expires_after(catalog_[vm].response_delay);
-                timer.async_wait([this, vm, epoch, appeared](const boost::system::error_code& ec) {
-                    if (!ec) mode_satisfied(vm, epoch, appeared ? "wait_for_key" : "wait_for_key timeout");
+            const std::string path =
+                fmt::format("/local/domain/{}/{}", *rt.domid, *spec.wait_for_key);
+            mode_wait_[vm] =
+                wait_for_node(xs_, path, timeout, [this, vm, epoch, path](bool appeared) {
+                    mode_wait_[vm].reset();
+                    if (vms_[vm].epoch != epoch) return;
+                    if (!appeared) {
+                        ++stats_.wait_timeouts;
+                        spdlog::warn(
+                            "{}: {} did not appear within the wait timeout: answering anyway",
+                            catalog_[vm].name, path);
+                    } else {
+                        spdlog::info("{}: {} appeared {:.2f} ms after the query", catalog_[vm].name,
+                                     path, ms_since(vms_[vm].step_started));
+                    }
+                    auto& timer = *delay_timer_[vm];
+                    timer.expires_after(catalog_[vm].response_delay);
+                    timer.async_wait(
+                        [this, vm, epoch, appeared](const boost::system::error_code& ec) {
+                            if (!ec)
+                                mode_satisfied(vm, epoch,
+                                               appeared ? "wait_for_key" : "wait_for_key timeout");
+                        });
                 });
-            });
         } else {
             if (spec.wait_for_key) {
-                spdlog::warn("{}: the backend gave no domid, so {} cannot be watched: using "
-                             "response_delay", spec.name, *spec.wait_for_key);
+                spdlog::warn(
+                    "{}: the backend gave no domid, so {} cannot be watched: using "
+                    "response_delay",
+                    spec.name, *spec.wait_for_key);
             }
             auto& timer = *delay_timer_[vm];
             timer.expires_after(spec.response_delay);
@@ -260,8 +283,8 @@ asio::awaitable<void> booter::resume(std::size_t vm, std::uint64_t epoch) {
         rt.active_since = steady_clock::now();
         enter(vm, vm_phase::running);
         release(vm, true);
-        spdlog::info("{}: running, answers released {:.2f} ms after the query (resumed)",
-                     spec.name, ms_since(rt.step_started));
+        spdlog::info("{}: running, answers released {:.2f} ms after the query (resumed)", spec.name,
+                     ms_since(rt.step_started));
         co_return;
     }
     spdlog::error("{}: resume failed after {:.2f} ms: {}", spec.name, ms_since(rt.step_started),
@@ -317,8 +340,10 @@ void booter::withdraw(std::size_t vm, const char* why) {
             flow_guard guard(flows_);
             auto r = co_await withdraw_booting(xs_, address);
             if (r.ok()) {
-                spdlog::info("{}: /synjitsu/booting entry removed ({}), {:.2f} ms after the "
-                             "query", catalog_[vm].name, why, ms_since(started));
+                spdlog::info(
+                    "{}: /synjitsu/booting entry removed ({}), {:.2f} ms after the "
+                    "query",
+                    catalog_[vm].name, why, ms_since(started));
             } else {
                 spdlog::warn("{}: removing /synjitsu/booting entry failed: {}", catalog_[vm].name,
                              r.error().message());

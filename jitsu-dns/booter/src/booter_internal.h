@@ -1,19 +1,18 @@
 #pragma once
 // Small helpers shared by booter.cpp and booter_lifecycle.cpp (not part of the API).
 
-#include "common/ip_address.h"
-#include "jitsu_dns/vm_spec.h"
-#include "jitsu_dns/vm_state.h"
-
 #include <chrono>
 #include <cstddef>
 #include <optional>
 
+#include "common/ip_address.h"
+#include "jitsu_dns/vm_spec.h"
+#include "jitsu_dns/vm_state.h"
+
 namespace jitsu::dns {
 
 inline double ms_since(steady_time t) {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t)
-        .count();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
 
 // The address synjitsu stands in for: the IPv4 one when the VM has both.

@@ -1,20 +1,19 @@
 // The booter's life around the queries: start-up (reconcile, state tree), idle stop,
 // status polls, and shutdown.
-#include "jitsu_dns/booter.h"
-#include "booter_internal.h"
-#include "jitsu_dns/reconcile.h"
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
-#include "common/syn_record.h"
-
 #include <numeric>
 #include <stdexcept>
+
+#include "booter_internal.h"
+#include "common/syn_record.h"
+#include "jitsu_dns/booter.h"
+#include "jitsu_dns/reconcile.h"
 
 namespace jitsu::dns {
 
@@ -71,8 +70,10 @@ asio::awaitable<void> booter::start() {
         vms_[vm].booting_node = true;
         if (vms_[vm].phase == vm_phase::running && options_.synjitsu &&
             !(co_await is_managed(xs_, *address))) {
-            spdlog::info("{}: still booting from an earlier run: keeping its /synjitsu/booting "
-                         "entry until it is managed", catalog_[vm].name);
+            spdlog::info(
+                "{}: still booting from an earlier run: keeping its /synjitsu/booting "
+                "entry until it is managed",
+                catalog_[vm].name);
             watch_until_managed(vm);
         } else {
             withdraw(vm, "stale, from an earlier run");
@@ -92,8 +93,8 @@ asio::awaitable<void> booter::start() {
     }
     started_ = true;
     idle_->start();
-    spdlog::info("booter: {} VM(s), {} adopted, state tree at {}", catalog_.size(),
-                 stats_.adopted, state_tree_root);
+    spdlog::info("booter: {} VM(s), {} adopted, state tree at {}", catalog_.size(), stats_.adopted,
+                 state_tree_root);
 }
 
 void booter::begin_stop(std::size_t vm, stop_mode mode, const char* why) {
@@ -168,7 +169,9 @@ void booter::flush_last_requests(steady_time now) {
         vm_runtime& rt = vms_[vm];
         if (!rt.last_request_dirty) continue;
         rt.last_request_dirty = false;
-        tree_.set_last_request(vm, wall_now - std::chrono::duration_cast<std::chrono::system_clock::duration>(now - rt.last_query));
+        tree_.set_last_request(
+            vm, wall_now - std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                               now - rt.last_query));
     }
 }
 
@@ -218,7 +221,8 @@ asio::awaitable<void> booter::shutdown(bool stop_vms) {
     }
     // Backend calls under way finish (a VM being booted ends up running or failed).
     const auto deadline = steady_clock::now() + std::chrono::seconds(60);
-    while (flows_ > 0 && steady_clock::now() < deadline) co_await pause(std::chrono::milliseconds(5));
+    while (flows_ > 0 && steady_clock::now() < deadline)
+        co_await pause(std::chrono::milliseconds(5));
     if (flows_ > 0) spdlog::warn("booter: {} backend call(s) still under way at exit", flows_);
     if (stop_vms) {
         for (std::size_t vm = 0; vm < vms_.size(); ++vm) {
@@ -226,8 +230,8 @@ asio::awaitable<void> booter::shutdown(bool stop_vms) {
             if (p != vm_phase::running && p != vm_phase::suspended && p != vm_phase::booting) {
                 continue;
             }
-            const stop_mode mode = catalog_[vm].stop == stop_mode::suspend ? stop_mode::destroy
-                                                                          : catalog_[vm].stop;
+            const stop_mode mode =
+                catalog_[vm].stop == stop_mode::suspend ? stop_mode::destroy : catalog_[vm].stop;
             vms_[vm].step_started = steady_clock::now();
             spdlog::info("{}: stopping ({}, --stop-on-exit)", catalog_[vm].name,
                          stop_mode_name(mode));
@@ -248,8 +252,8 @@ asio::awaitable<void> booter::shutdown(bool stop_vms) {
         w.reset();
     }
     worker_.join();
-    spdlog::info("booter: shut down ({} boots, {} stops, {} failures)", stats_.boots,
-                 stats_.stops, stats_.boot_failures);
+    spdlog::info("booter: shut down ({} boots, {} stops, {} failures)", stats_.boots, stats_.stops,
+                 stats_.boot_failures);
 }
 
 }  // namespace jitsu::dns

@@ -1,21 +1,21 @@
 #include "jitsu_dns/daemon.h"
 
-#include "jitsu_dns/authority_from_catalog.h"
-#include "jitsu_dns/backends.h"
-#include "jitsu_dns/booter.h"
-#include "jitsu_dns/default_forwarder.h"
-#include "jitsu_dns/server.h"
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <spdlog/spdlog.h>
-
 #include <csignal>
 #include <ctime>
 #include <exception>
 #include <optional>
+
+#include "jitsu_dns/authority_from_catalog.h"
+#include "jitsu_dns/backends.h"
+#include "jitsu_dns/booter.h"
+#include "jitsu_dns/default_forwarder.h"
+#include "jitsu_dns/server.h"
 
 namespace jitsu::dns {
 
@@ -45,8 +45,8 @@ bool run_to_completion(asio::io_context& io, asio::awaitable<void> op,
 std::optional<asio::ip::udp::endpoint> forwarder_of(const daemon_options& o) {
     if (o.forwarder.empty()) {
         auto fw = default_forwarder(o.resolv_conf, o.forwarder_port);
-        if (!fw) spdlog::warn("no nameserver in {}: names outside our zones get REFUSED",
-                              o.resolv_conf);
+        if (!fw)
+            spdlog::warn("no nameserver in {}: names outside our zones get REFUSED", o.resolv_conf);
         return fw;
     }
     boost::system::error_code ec;
@@ -143,14 +143,15 @@ int run_daemon(const daemon_options& o) {
     }
 
     dns->start();
-    spdlog::info("serving {} name(s) of {} VM(s) in {} zone(s) on {} port {} (udp {}, tcp {}), "
-                 "forwarding to {}, backend {}", authority.names.size(), catalog.size(),
-                 authority.zones.size(), o.bind, o.listen, dns->udp_port(), dns->tcp_port(),
-                 server_opts.forwarder
-                     ? server_opts.forwarder->address().to_string() + ":" +
-                           std::to_string(server_opts.forwarder->port())
-                     : std::string("nobody (REFUSED)"),
-                 be->kind());
+    spdlog::info(
+        "serving {} name(s) of {} VM(s) in {} zone(s) on {} port {} (udp {}, tcp {}), "
+        "forwarding to {}, backend {}",
+        authority.names.size(), catalog.size(), authority.zones.size(), o.bind, o.listen,
+        dns->udp_port(), dns->tcp_port(),
+        server_opts.forwarder ? server_opts.forwarder->address().to_string() + ":" +
+                                    std::to_string(server_opts.forwarder->port())
+                              : std::string("nobody (REFUSED)"),
+        be->kind());
 
     // --- until SIGTERM / SIGINT ---
     asio::signal_set signals(io, SIGTERM, SIGINT);

@@ -1,11 +1,10 @@
 #include "jitsu_dns/idle_stopper.h"
 
-#include "jitsu_dns/booter.h"
-
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
-#include <algorithm>
+#include "jitsu_dns/booter.h"
 
 namespace jitsu::dns {
 
@@ -50,8 +49,7 @@ void idle_stopper::tick() {
     }
     if (now >= next_poll_) {
         next_poll_ = now + owner_.options_.status_poll;
-        boost::asio::co_spawn(timer_.get_executor(), owner_.poll_status(),
-                              boost::asio::detached);
+        boost::asio::co_spawn(timer_.get_executor(), owner_.poll_status(), boost::asio::detached);
     }
     arm();
 }

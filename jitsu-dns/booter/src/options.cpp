@@ -1,14 +1,14 @@
 #include "jitsu_dns/options.h"
 
-#include "jitsu_dns/catalog.h"
-#include "xenstore/client.h"
-
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <map>
 #include <stdexcept>
+
+#include "jitsu_dns/catalog.h"
+#include "xenstore/client.h"
 
 namespace jitsu::dns {
 

@@ -1,18 +1,18 @@
 #include "jitsu_dns/xenstore_signals.h"
 
-#include "common/syn_record.h"
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
 #include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <optional>
+
+#include "common/syn_record.h"
 
 namespace jitsu::dns {
 
@@ -67,8 +67,12 @@ class node_watch final : public pending_signal, public std::enable_shared_from_t
 
     node_watch(xenstore::client& xs, std::string path, accept_fn accept,
                std::function<void(bool)> done)
-        : xs_(xs), path_(std::move(path)), token_(next_token()), accept_(accept),
-          done_(std::move(done)), timer_(xs.get_executor()) {}
+        : xs_(xs),
+          path_(std::move(path)),
+          token_(next_token()),
+          accept_(accept),
+          done_(std::move(done)),
+          timer_(xs.get_executor()) {}
 
     void start(std::optional<std::chrono::milliseconds> timeout) {
         auto self = shared_from_this();
@@ -89,8 +93,8 @@ class node_watch final : public pending_signal, public std::enable_shared_from_t
                     auto s = weak.lock();
                     if (s && p == s->path_) s->check();
                 };
-                auto r = co_await self->xs_.watch(std::move(path), std::move(token),
-                                                  std::move(handler));
+                auto r =
+                    co_await self->xs_.watch(std::move(path), std::move(token), std::move(handler));
                 if (!r.ok() && !self->finished_) {
                     spdlog::warn("xenstore: watching {} failed: {}", self->path_,
                                  r.error().message());
@@ -170,8 +174,7 @@ std::shared_ptr<pending_signal> wait_for_node(xenstore::client& xs, std::string 
                                               std::chrono::milliseconds timeout,
                                               std::function<void(bool appeared)> done) {
     auto w = std::make_shared<node_watch>(
-        xs, std::move(path), [](const result<std::string>& r) { return r.ok(); },
-        std::move(done));
+        xs, std::move(path), [](const result<std::string>& r) { return r.ok(); }, std::move(done));
     w->start(timeout);
     return w;
 }

@@ -8,7 +8,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -113,7 +112,8 @@ struct booter_fixture : ::testing::Test {
 
     void shutdown(bool stop_vms) {
         bool done = false;
-        boost::asio::co_spawn(io, gate->shutdown(stop_vms), [&](std::exception_ptr) { done = true; });
+        boost::asio::co_spawn(io, gate->shutdown(stop_vms),
+                              [&](std::exception_ptr) { done = true; });
         run_until([&] { return done; }, 20s);
     }
 

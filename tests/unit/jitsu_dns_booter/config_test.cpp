@@ -2,12 +2,12 @@
 // catalog checks that need the options (use_synjitsu without --synjitsu).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "jitsu_dns/authority_from_catalog.h"
 #include "jitsu_dns/catalog.h"
 #include "jitsu_dns/options.h"
-
-#include <algorithm>
-#include <vector>
 
 namespace jitsu::dns::test {
 namespace {
@@ -85,11 +85,20 @@ parse_outcome parse(std::vector<const char*> args) {
 }
 
 TEST(jitsu_dns_booter_config, command_line_as_the_original_jitsu) {
-    auto p = parse({"-b", "10.0.0.1", "-l", "5353", "-f", "10.9.0.1", "-p", "5300", "-t", "2",
-                    "-d", "0.25", "-m", "suspend", "-x", "libvirt", "-c", "test:///default",
-                    "--synjitsu", "--zone", "example.org", "--wait-timeout", "1.5",
-                    "--stop-on-exit", "--xenstore", "/tmp/xs.sock", "-v",
-                    "name=www,dns=www.example.org,ip=10.0.0.10"});
+    auto p = parse({"-b",          "10.0.0.1",
+                    "-l",          "5353",
+                    "-f",          "10.9.0.1",
+                    "-p",          "5300",
+                    "-t",          "2",
+                    "-d",          "0.25",
+                    "-m",          "suspend",
+                    "-x",          "libvirt",
+                    "-c",          "test:///default",
+                    "--synjitsu",  "--zone",
+                    "example.org", "--wait-timeout",
+                    "1.5",         "--stop-on-exit",
+                    "--xenstore",  "/tmp/xs.sock",
+                    "-v",          "name=www,dns=www.example.org,ip=10.0.0.10"});
     ASSERT_TRUE(p.options) << p.message;
     const auto& o = *p.options;
     EXPECT_EQ(o.bind, "10.0.0.1");

@@ -3,14 +3,14 @@
 // the test thread, hence the mutex.
 #pragma once
 
-#include "jitsu_dns/backend.h"
-
 #include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
 #include <thread>
+
+#include "jitsu_dns/backend.h"
 
 namespace jitsu::dns::test {
 

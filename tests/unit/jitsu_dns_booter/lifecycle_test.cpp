@@ -1,10 +1,9 @@
 // Idle stop, suspend/resume, VMs dying on their own, reconcile at start, shutdown, and
 // the state tree's content.
-#include "booter_fixture.h"
-
-#include "jitsu_dns/idle_stopper.h"
-
 #include <algorithm>
+
+#include "booter_fixture.h"
+#include "jitsu_dns/idle_stopper.h"
 
 namespace jitsu::dns::test {
 namespace {
@@ -150,19 +149,23 @@ TEST_F(jitsu_dns_booter, reconcile_clears_stale_synjitsu_entries) {
     ASSERT_TRUE(inspect->write("/ip/10-0-0-11", "managed").ok());
     start_booter();
     // www is stopped, db is managed already: both entries are stale.
-    EXPECT_TRUE(run_until([&] { return xs_read("/synjitsu/booting/10-0-0-10") == "<absent>"; }, 2s));
-    EXPECT_TRUE(run_until([&] { return xs_read("/synjitsu/booting/10-0-0-11") == "<absent>"; }, 2s));
+    EXPECT_TRUE(
+        run_until([&] { return xs_read("/synjitsu/booting/10-0-0-10") == "<absent>"; }, 2s));
+    EXPECT_TRUE(
+        run_until([&] { return xs_read("/synjitsu/booting/10-0-0-11") == "<absent>"; }, 2s));
     // up runs but its stack has not taken over: kept until it does.
     run_for(100ms);
     EXPECT_EQ(xs_read("/synjitsu/booting/10-0-0-12"), "00:16:3e:00:00:0c");
     ASSERT_TRUE(inspect->write("/ip/10-0-0-12", "managed").ok());
-    EXPECT_TRUE(run_until([&] { return xs_read("/synjitsu/booting/10-0-0-12") == "<absent>"; }, 2s));
+    EXPECT_TRUE(
+        run_until([&] { return xs_read("/synjitsu/booting/10-0-0-12") == "<absent>"; }, 2s));
 }
 
 TEST_F(jitsu_dns_booter, state_tree_holds_the_catalog_and_runtime) {
-    add_vm("name=www,dns=www.example.org,dns=web.example.org,ip=10.0.0.10,ttl=30,"
-           "response_delay=0.25,wait_for_key=data/status,wait_timeout=0.2,disk=a@xvda,"
-           "disk=b@xvdb,stop_mode=shutdown");
+    add_vm(
+        "name=www,dns=www.example.org,dns=web.example.org,ip=10.0.0.10,ttl=30,"
+        "response_delay=0.25,wait_for_key=data/status,wait_timeout=0.2,disk=a@xvda,"
+        "disk=b@xvdb,stop_mode=shutdown");
     ASSERT_TRUE(inspect->write("/jitsu/vm/0000-stale/state", "running").ok());
     start_booter();
     EXPECT_EQ(xs_read("/jitsu/vm/0000-stale/state"), "<absent>") << "earlier catalog kept";
@@ -194,15 +197,14 @@ TEST_F(jitsu_dns_booter, state_tree_holds_the_catalog_and_runtime) {
     // last_request: the query's unix time, written by the coalesced flush.
     ASSERT_TRUE(run_until([&] { return tree(0, "last_request") != "<absent>"; }, 2s));
     const double written = std::stod(tree(0, "last_request"));
-    const double expected =
-        std::chrono::duration<double>(before.time_since_epoch()).count();
+    const double expected = std::chrono::duration<double>(before.time_since_epoch()).count();
     EXPECT_NEAR(written, expected, 0.5);
     auto dir = inspect->directory("/jitsu/vm/" + catalog[0].uuid);
     ASSERT_TRUE(dir.ok());
     std::sort(dir->begin(), dir->end());
     const std::vector<std::string> expected_keys{
-        "config", "dns", "domid", "ip", "last_request", "mac", "response_delay", "state",
-        "stop_mode", "use_synjitsu", "wait_for_key"};
+        "config",         "dns",   "domid",     "ip",           "last_request", "mac",
+        "response_delay", "state", "stop_mode", "use_synjitsu", "wait_for_key"};
     EXPECT_EQ(*dir, expected_keys);
 }
 
@@ -235,8 +237,9 @@ TEST_F(jitsu_dns_booter, shutdown_with_stop_on_exit_stops_every_vm) {
     start_booter();
     query(0);
     query(1);
-    ASSERT_TRUE(run_until([&] { return gate->phase(0) == vm_phase::running &&
-                                       gate->phase(1) == vm_phase::running; }, 3s));
+    ASSERT_TRUE(run_until(
+        [&] { return gate->phase(0) == vm_phase::running && gate->phase(1) == vm_phase::running; },
+        3s));
     shutdown(true);
     EXPECT_EQ(backend.stops.load(), 2);
     EXPECT_EQ(backend.power("www"), vm_power::stopped);

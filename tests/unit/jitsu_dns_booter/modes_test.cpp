@@ -2,7 +2,6 @@
 // jitsu-xenstored and the fake backend. Timings are short and every wait is bounded.
 #include "alloc_counter.h"
 #include "booter_fixture.h"
-
 #include "common/syn_record.h"
 
 namespace jitsu::dns::test {
@@ -46,8 +45,9 @@ TEST_F(jitsu_dns_booter, delay_mode_holds_answers_while_booting_then_releases_al
 }
 
 TEST_F(jitsu_dns_booter, wait_for_key_answers_when_the_key_appears) {
-    add_vm("name=www,dns=www.example.org,ip=10.0.0.10,wait_for_key=data/status,"
-           "response_delay=0,wait_timeout=5");
+    add_vm(
+        "name=www,dns=www.example.org,ip=10.0.0.10,wait_for_key=data/status,"
+        "response_delay=0,wait_timeout=5");
     start_booter();
     auto q = query(0);
     EXPECT_EQ(*q->verdict, verdict::wait);
@@ -59,16 +59,19 @@ TEST_F(jitsu_dns_booter, wait_for_key_answers_when_the_key_appears) {
     ASSERT_TRUE(run_until([&] { return q->answered_ok.has_value(); }, 3s));
     EXPECT_TRUE(*q->answered_ok);
     const double after_key = ms_between(written, q->answered);
-    std::printf("[timing] wait_for_key: answer %.2f ms after the key was written (%.1f ms after "
-                "the query)\n", after_key, q->latency_ms());
+    std::printf(
+        "[timing] wait_for_key: answer %.2f ms after the key was written (%.1f ms after "
+        "the query)\n",
+        after_key, q->latency_ms());
     EXPECT_LT(after_key, 200.0);
     EXPECT_EQ(gate->stats().wait_timeouts, 0U);
     EXPECT_EQ(gate->phase(0), vm_phase::running);
 }
 
 TEST_F(jitsu_dns_booter, wait_for_key_then_response_delay) {
-    add_vm("name=www,dns=www.example.org,ip=10.0.0.10,wait_for_key=data/status,"
-           "response_delay=0.15,wait_timeout=5");
+    add_vm(
+        "name=www,dns=www.example.org,ip=10.0.0.10,wait_for_key=data/status,"
+        "response_delay=0.15,wait_timeout=5");
     start_booter();
     auto q = query(0);
     run_for(50ms);
@@ -80,8 +83,9 @@ TEST_F(jitsu_dns_booter, wait_for_key_then_response_delay) {
 }
 
 TEST_F(jitsu_dns_booter, wait_for_key_answers_after_the_timeout_when_the_key_never_comes) {
-    add_vm("name=www,dns=www.example.org,ip=10.0.0.10,wait_for_key=data/status,"
-           "response_delay=0,wait_timeout=0.3");
+    add_vm(
+        "name=www,dns=www.example.org,ip=10.0.0.10,wait_for_key=data/status,"
+        "response_delay=0,wait_timeout=0.3");
     start_booter();
     auto q = query(0);
     ASSERT_TRUE(run_until([&] { return q->answered_ok.has_value(); }, 3s));
@@ -94,8 +98,9 @@ TEST_F(jitsu_dns_booter, wait_for_key_answers_after_the_timeout_when_the_key_nev
 }
 
 TEST_F(jitsu_dns_booter, wait_for_key_already_present_answers_at_once) {
-    add_vm("name=www,dns=www.example.org,ip=10.0.0.10,wait_for_key=data/status,"
-           "response_delay=0,wait_timeout=5");
+    add_vm(
+        "name=www,dns=www.example.org,ip=10.0.0.10,wait_for_key=data/status,"
+        "response_delay=0,wait_timeout=5");
     ASSERT_TRUE(inspect->write("/local/domain/5/data/status", "ready").ok());
     start_booter();
     auto q = query(0);
@@ -110,7 +115,8 @@ struct jitsu_dns_booter_synjitsu : booter_fixture {
     }
 };
 
-TEST_F(jitsu_dns_booter_synjitsu, booting_node_is_written_before_the_answer_and_removed_when_managed) {
+TEST_F(jitsu_dns_booter_synjitsu,
+       booting_node_is_written_before_the_answer_and_removed_when_managed) {
     add_vm("name=www,dns=www.example.org,ip=10.0.0.10,mac=02:00:00:00:00:0a,use_synjitsu=1");
     const std::string booting = synjitsu_booting_path(ip_address(ipv4_address(10, 0, 0, 10)));
     const std::string ip_node = ip_state_path(ip_address(ipv4_address(10, 0, 0, 10)));
@@ -128,8 +134,10 @@ TEST_F(jitsu_dns_booter_synjitsu, booting_node_is_written_before_the_answer_and_
     booting_at_answer = xs_read(booting);
     ip_at_answer = xs_read(ip_node);
     EXPECT_TRUE(*q->answered_ok);
-    std::printf("[timing] use_synjitsu: answer %.2f ms after the query (backend start takes "
-                "300 ms)\n", q->latency_ms());
+    std::printf(
+        "[timing] use_synjitsu: answer %.2f ms after the query (backend start takes "
+        "300 ms)\n",
+        q->latency_ms());
     EXPECT_LT(q->latency_ms(), 150.0);
     EXPECT_EQ(booting_at_answer, "02:00:00:00:00:0a");
     EXPECT_EQ(ip_at_answer, "<absent>") << "stale managed not removed";
@@ -157,9 +165,11 @@ TEST_F(jitsu_dns_booter_synjitsu, booting_node_removed_when_the_backend_fails) {
     ASSERT_TRUE(run_until([&] { return q->answered_ok.has_value(); }, 3s));
     EXPECT_NE(xs_read("/synjitsu/booting/10-0-0-10"), "<absent>");
     ASSERT_TRUE(run_until([&] { return gate->phase(0) == vm_phase::stopped; }, 3s));
-    EXPECT_TRUE(run_until([&] { return xs_read("/synjitsu/booting/10-0-0-10") == "<absent>"; }, 2s));
-    EXPECT_TRUE(tree_becomes(0, "state", "stopped"));
-    EXPECT_NE(tree(0, "error").find("start failed"), std::string::npos) << tree(0, "error");
+    EXPECT_TRUE(
+        run_until([&] { return xs_read("/synjitsu/booting/10-0-0-10") == "<absent>"; }, 2s));
+    // The initial tree already says stopped: wait for the error, written with the state.
+    EXPECT_TRUE(tree_becomes(0, "error", "www: start failed (fake)"));
+    EXPECT_EQ(tree(0, "state"), "stopped");
 }
 
 TEST_F(jitsu_dns_booter_synjitsu, booting_node_removed_when_the_vm_is_stopped_before_managed) {
@@ -169,7 +179,8 @@ TEST_F(jitsu_dns_booter_synjitsu, booting_node_removed_when_the_vm_is_stopped_be
     ASSERT_TRUE(run_until([&] { return gate->phase(0) == vm_phase::running; }, 3s));
     EXPECT_NE(xs_read("/synjitsu/booting/10-0-0-10"), "<absent>");
     ASSERT_TRUE(run_until([&] { return gate->phase(0) == vm_phase::stopped; }, 4s));
-    EXPECT_TRUE(run_until([&] { return xs_read("/synjitsu/booting/10-0-0-10") == "<absent>"; }, 2s));
+    EXPECT_TRUE(
+        run_until([&] { return xs_read("/synjitsu/booting/10-0-0-10") == "<absent>"; }, 2s));
 }
 
 TEST_F(jitsu_dns_booter, burst_of_queries_starts_once_and_answers_all) {
@@ -203,8 +214,9 @@ TEST_F(jitsu_dns_booter, backend_failure_answers_servfail_and_records_the_error)
     EXPECT_FALSE(*a->answered_ok);
     EXPECT_FALSE(*b->answered_ok);
     EXPECT_EQ(gate->phase(0), vm_phase::stopped);
-    EXPECT_TRUE(tree_becomes(0, "state", "stopped"));
-    EXPECT_EQ(tree(0, "error"), "www: start failed (fake)");
+    // The initial tree already says stopped: wait for the error, written with the state.
+    EXPECT_TRUE(tree_becomes(0, "error", "www: start failed (fake)"));
+    EXPECT_EQ(tree(0, "state"), "stopped");
     EXPECT_EQ(tree(0, "domid"), "<absent>");
     // Within the back-off: SERVFAIL at once, no new start.
     auto c = query(0);
@@ -234,7 +246,8 @@ TEST_F(jitsu_dns_booter, running_vm_query_path_allocates_and_writes_nothing) {
         answered_now += gate->on_query(0) == verdict::answer_now ? 1 : 0;
     }
     EXPECT_EQ(allocations.load() - allocs_before, 0U) << "the hot path allocated";
-    // The counter does count (so the check above can fail).
+    // The counter does count (so the check above can fail). Under valgrind, whose own
+    // operator new replaces ours, neither check means anything.
     void* probe = ::operator new(16);
     EXPECT_EQ(allocations.load() - allocs_before, 1U);
     ::operator delete(probe);

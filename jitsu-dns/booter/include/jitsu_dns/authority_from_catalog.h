@@ -8,13 +8,13 @@
 // Every zone gets SOA/NS with primary_ns `ns.<zone>`, whose A record is the --bind address
 // when that is one specific IPv4 address.
 
-#include "jitsu_dns/authority.h"
-#include "jitsu_dns/vm_spec.h"
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "jitsu_dns/authority.h"
+#include "jitsu_dns/vm_spec.h"
 
 namespace jitsu::dns {
 

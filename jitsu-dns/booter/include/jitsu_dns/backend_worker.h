@@ -3,22 +3,21 @@
 // thread, one at a time, and resumes the calling coroutine on the DNS event loop with the
 // outcome. The event loop never blocks on a backend.
 
-#include "jitsu_dns/backend.h"
-
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <atomic>
 #include <exception>
 #include <functional>
 #include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
+
+#include "jitsu_dns/backend.h"
 
 namespace jitsu::dns {
 
@@ -96,10 +95,10 @@ auto backend_worker::run(F call) -> boost::asio::awaitable<backend_outcome<wrapp
         if (joined_.load()) {
             outcome failed;
             failed.error = "backend worker stopped";
-            boost::asio::post(loop_, [handler = std::move(handler),
-                                      failed = std::move(failed)]() mutable {
-                handler(std::move(failed));
-            });
+            boost::asio::post(loop_,
+                              [handler = std::move(handler), failed = std::move(failed)]() mutable {
+                                  handler(std::move(failed));
+                              });
             return;
         }
         ++pending_;
@@ -108,9 +107,8 @@ auto backend_worker::run(F call) -> boost::asio::awaitable<backend_outcome<wrapp
             outcome out = invoke(call, backend_);
             --pending_;
             // Back to the loop: the coroutine resumes where it awaited.
-            boost::asio::post(loop_, [handler = std::move(handler), out = std::move(out)]() mutable {
-                handler(std::move(out));
-            });
+            boost::asio::post(loop_, [handler = std::move(handler),
+                                      out = std::move(out)]() mutable { handler(std::move(out)); });
         });
     };
     return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void(outcome)>(

@@ -8,6 +8,15 @@
 // Life: construct, co_await start() (reconcile + publish the tree), serve, co_await
 // shutdown().
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
 #include "jitsu_dns/backend.h"
 #include "jitsu_dns/backend_worker.h"
 #include "jitsu_dns/idle_stopper.h"
@@ -17,16 +26,6 @@
 #include "jitsu_dns/vm_state.h"
 #include "jitsu_dns/xenstore_signals.h"
 #include "xenstore/client.h"
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
-
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
-#include <memory>
-#include <vector>
 
 namespace jitsu::dns {
 
@@ -48,8 +47,8 @@ struct booter_options {
 
 struct booter_stats {
     std::uint64_t queries = 0, boots = 0, boot_failures = 0, resumes = 0, stops = 0,
-                  stop_failures = 0, deaths = 0, adopted = 0, wait_timeouts = 0,
-                  answers_held = 0, answers_released = 0, answers_failed = 0;
+                  stop_failures = 0, deaths = 0, adopted = 0, wait_timeouts = 0, answers_held = 0,
+                  answers_released = 0, answers_failed = 0;
 };
 
 class booter final : public vm_gate {

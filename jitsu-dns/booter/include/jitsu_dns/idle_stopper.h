@@ -3,14 +3,13 @@
 // writes coalesced last_request times, and asks the backend whether running VMs are
 // still alive. Decisions are the booter's; this only says when.
 
-#include "jitsu_dns/vm_spec.h"
-#include "jitsu_dns/vm_state.h"
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <chrono>
 #include <optional>
+
+#include "jitsu_dns/vm_spec.h"
+#include "jitsu_dns/vm_state.h"
 
 namespace jitsu::dns {
 

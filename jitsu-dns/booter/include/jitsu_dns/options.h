@@ -3,44 +3,44 @@
 // --zone, --wait-timeout, --stop-on-exit, --xenstore, --netvm. Parsed once at start;
 // errors are one line.
 
-#include "jitsu_dns/vm_spec.h"
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "jitsu_dns/vm_spec.h"
+
 namespace jitsu::dns {
 
 // Exit codes (also listed by --help).
 inline constexpr int exit_ok = 0;
-inline constexpr int exit_failure = 1;      // runtime error after start-up
-inline constexpr int exit_usage = 2;        // bad flags, VMSPEC or --config file
-inline constexpr int exit_xenstore = 3;     // Xenstore unreachable or not writable at start
-inline constexpr int exit_bind = 4;         // the DNS sockets cannot be bound
-inline constexpr int exit_backend = 5;      // the backend cannot work here
+inline constexpr int exit_failure = 1;   // runtime error after start-up
+inline constexpr int exit_usage = 2;     // bad flags, VMSPEC or --config file
+inline constexpr int exit_xenstore = 3;  // Xenstore unreachable or not writable at start
+inline constexpr int exit_bind = 4;      // the DNS sockets cannot be bound
+inline constexpr int exit_backend = 5;   // the backend cannot work here
 
 struct daemon_options {
-    std::string bind = "0.0.0.0";       // -b
-    std::uint16_t listen = 53;          // -l
-    std::string forwarder;              // -f ("": resolv.conf's first nameserver; 0.0.0.0: none)
-    std::uint16_t forwarder_port = 53;  // -p
-    std::uint32_t ttl = 60;             // -t
-    double delay_s = 0.1;               // -d
+    std::string bind = "0.0.0.0";         // -b
+    std::uint16_t listen = 53;            // -l
+    std::string forwarder;                // -f ("": resolv.conf's first nameserver; 0.0.0.0: none)
+    std::uint16_t forwarder_port = 53;    // -p
+    std::uint32_t ttl = 60;               // -t
+    double delay_s = 0.1;                 // -d
     stop_mode mode = stop_mode::destroy;  // -m
-    std::string backend = "netns";      // -x
-    std::string connect;                // -c
-    bool synjitsu = false;              // --synjitsu
-    std::vector<std::string> config_files;  // --config (repeatable)
-    std::vector<std::string> zones;         // --zone (repeatable)
-    double wait_timeout_s = 5.0;            // --wait-timeout
-    bool stop_on_exit = false;              // --stop-on-exit
-    std::string xenstore_path;              // --xenstore
-    std::string netvm_path;                 // --netvm
-    std::string bridge_netns;               // --bridge-netns
+    std::string backend = "netns";        // -x
+    std::string connect;                  // -c
+    bool synjitsu = false;                // --synjitsu
+    std::vector<std::string> config_files;         // --config (repeatable)
+    std::vector<std::string> zones;                // --zone (repeatable)
+    double wait_timeout_s = 5.0;                   // --wait-timeout
+    bool stop_on_exit = false;                     // --stop-on-exit
+    std::string xenstore_path;                     // --xenstore
+    std::string netvm_path;                        // --netvm
+    std::string bridge_netns;                      // --bridge-netns
     std::string resolv_conf = "/etc/resolv.conf";  // --resolv-conf (tests)
-    int verbosity = 0;                      // -v / -q
-    std::vector<std::string> specs;         // VMSPEC...
+    int verbosity = 0;                             // -v / -q
+    std::vector<std::string> specs;                // VMSPEC...
 };
 
 struct parse_outcome {

@@ -3,13 +3,12 @@
 // instead of booting them twice) and once a second for running VMs (to notice VMs that
 // died on their own). One backend_worker job asks about every VM in turn.
 
-#include "jitsu_dns/backend_worker.h"
-#include "jitsu_dns/vm_spec.h"
-
 #include <boost/asio/awaitable.hpp>
-
 #include <cstddef>
 #include <vector>
+
+#include "jitsu_dns/backend_worker.h"
+#include "jitsu_dns/vm_spec.h"
 
 namespace jitsu::dns {
 

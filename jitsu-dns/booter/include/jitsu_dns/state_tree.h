@@ -14,12 +14,7 @@
 // transaction; updates of a VM are written in the order they were made, and runtime
 // changes that pile up while a write is under way are coalesced into the next one.
 
-#include "jitsu_dns/vm_spec.h"
-#include "jitsu_dns/vm_state.h"
-#include "xenstore/client.h"
-
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -27,6 +22,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "jitsu_dns/vm_spec.h"
+#include "jitsu_dns/vm_state.h"
+#include "xenstore/client.h"
 
 namespace jitsu::dns {
 

@@ -2,8 +2,6 @@
 // The booter's per-VM runtime state: where the VM is in its life cycle, who waits for it,
 // and when it was last asked for. Lives on the DNS event loop only (no locks).
 
-#include "jitsu_dns/backend.h"
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -11,6 +9,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "jitsu_dns/backend.h"
 
 namespace jitsu::dns {
 

@@ -5,18 +5,17 @@
 //     learn when its stack has taken over (/ip/<ip> = managed), withdraw the announcement;
 //   - wait_for_key: wait for /local/domain/<domid>/<key> to appear, with a timeout.
 
-#include "common/ip_address.h"
-#include "common/mac_address.h"
-#include "xenstore/client.h"
-
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include "common/ip_address.h"
+#include "common/mac_address.h"
+#include "xenstore/client.h"
 
 namespace jitsu::dns {
 
