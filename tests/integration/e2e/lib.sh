@@ -25,7 +25,7 @@ DNS_PID=""
 EXTRA_PIDS=()
 DNS_ARGS=()
 E2E_DNS_NAME_SUFFIX=e2e.test
-E2E_DELAYLINES_BEFORE=$(pgrep -x jitsu-delayline | sort)
+E2E_DELAYLINES=()  # the jitsu-delayline processes of our topologies (router namespace)
 
 log() { echo "[$E2E_TAG] $*"; }
 fail() { echo "[$E2E_TAG] FAIL: $*"; FAILURES=$((FAILURES + 1)); }
@@ -66,6 +66,10 @@ e2e_topology() {  # e2e_topology CLIENTS RTT_MS
   TOPO_CLIENTS=$1
   TOPO_RTT_MS=$2
   topo_up > "$WORK/topology.log" 2>&1 || { cat "$WORK/topology.log"; die "topology did not come up"; }
+  local p
+  for p in $(ip netns pids "$P-router" 2> /dev/null); do
+    [ "$(cat "/proc/$p/comm" 2> /dev/null)" = jitsu-delayline ] && E2E_DELAYLINES+=("$p")
+  done
 }
 
 # Stops a process we started: SIGTERM, up to $2 seconds (default 5), then SIGKILL.
@@ -229,7 +233,12 @@ e2e_assert_clean() {
   left=$(ss -xlpn 2> /dev/null | grep -F "$WORK" || true)
   check "no listening socket left${left:+ ($left)}" test -z "$left"
   check "work directory removed" test ! -e "$WORK"
-  check "no jitsu-delayline left" test "$(pgrep -x jitsu-delayline | sort)" = "$E2E_DELAYLINES_BEFORE"
+  local p
+  left=""
+  for p in "${E2E_DELAYLINES[@]}"; do
+    [ "$(cat "/proc/$p/comm" 2> /dev/null)" = jitsu-delayline ] && left+="$p "
+  done
+  check "no jitsu-delayline of ours left (${#E2E_DELAYLINES[@]} ran)${left:+: $left}" test -z "$left"
 }
 
 trap e2e_cleanup EXIT
