@@ -339,7 +339,10 @@ void booter::withdraw(std::size_t vm, const char* why) {
         [this, vm, address = *address, why, started]() -> asio::awaitable<void> {
             flow_guard guard(flows_);
             auto r = co_await withdraw_booting(xs_, address);
-            if (r.ok()) {
+            if (r.ok() && started == steady_time{}) {
+                // A stale entry of a VM this process never booted: no query to time from.
+                spdlog::info("{}: /synjitsu/booting entry removed ({})", catalog_[vm].name, why);
+            } else if (r.ok()) {
                 spdlog::info(
                     "{}: /synjitsu/booting entry removed ({}), {:.2f} ms after the "
                     "query",

@@ -47,11 +47,14 @@ asio::awaitable<void> booter::start() {
             // Booted by an earlier jitsu-dns: adopt it, its idle timer starts now.
             rt.phase = vm_phase::running;
             rt.active_since = now;
+            // Later log lines ("... ms after the query") measure from the adoption.
+            rt.step_started = now;
             ++stats_.adopted;
             spdlog::info("{}: already running{}: adopted", catalog_[vm].name,
                          rt.domid ? fmt::format(" (domid {})", *rt.domid) : std::string());
         } else if (st.value->power == vm_power::suspended) {
             rt.phase = vm_phase::suspended;
+            rt.step_started = now;
             spdlog::info("{}: found suspended: adopted", catalog_[vm].name);
         } else {
             rt.domid.reset();
