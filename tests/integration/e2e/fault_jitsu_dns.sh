@@ -42,13 +42,7 @@ check "jitsu-dns #2 adopted the VM" adopted
 
 client 2 www "$WORK/c2.out"
 c2=$CLIENT_PID
-wait "$c1"; wait "$c2"
-log "client 1: $(cat "$WORK/c1.out")"
-log "client 2: $(cat "$WORK/c2.out")"
-for c in 1 2; do
-  check "client $c connected and got 200" \
-    test "$(field "$WORK/c$c.out" ok)/$(field "$WORK/c$c.out" status)" = 1/200
-done
+clients_done "$c1" "$c2"
 check "client 2's query (to jitsu-dns #2) was answered with $VM_IP" test "$(field "$WORK/c2.out" ip)" = $VM_IP
 check "one jitsu-netvm for the VM, the same process ($(netvm_pids www | tr '\n' ' '))" \
   test "$(netvm_pids www)" = "$vm_pid"

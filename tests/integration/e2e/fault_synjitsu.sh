@@ -41,14 +41,7 @@ managed $VM_IP && die "machine too slow: the VM was up before synjitsu #2 served
 log "synjitsu #2 (pid $SJ_PID) up at t=$(($(now_ms) - t0)) ms, serving $VM_IP again"
 client 2 www "$WORK/c2.out"
 c2=$CLIENT_PID
-wait "$c1"; wait "$c2"
-log "client 1: $(cat "$WORK/c1.out")"
-log "client 2: $(cat "$WORK/c2.out")"
-
-for c in 1 2; do
-  check "client $c connected and got 200" \
-    test "$(field "$WORK/c$c.out" ok)/$(field "$WORK/c$c.out" status)" = 1/200
-done
+clients_done "$c1" "$c2"
 took=$(sed -nE 's/.*took ([0-9]+) queued SYN\(s\).*/\1/p' "$WORK/jitsu-dns.log" | head -1)
 check "the VM took 2 queued SYNs (${took:-none})" test "${took:-0}" = 2
 wait_until 3 metric_at_least syns_queued_total 1

@@ -46,13 +46,7 @@ fi
 
 client 2 www "$WORK/c2.out"
 c2=$CLIENT_PID
-wait "$c1"; wait "$c2"
-log "client 1: $(cat "$WORK/c1.out")"
-log "client 2: $(cat "$WORK/c2.out")"
-for c in 1 2; do
-  check "client $c connected and got 200" \
-    test "$(field "$WORK/c$c.out" ok)/$(field "$WORK/c$c.out" status)" = 1/200
-done
+clients_done "$c1" "$c2"
 no_booting_node() { ! booting_node "$1"; }
 check "the VM is managed" wait_until 5 managed $VM_IP
 check "/synjitsu/booting entry removed once managed" wait_until 5 no_booting_node $VM_IP

@@ -18,7 +18,6 @@ export JITSU_BIN  # topology.sh finds jitsu-delayline there
 P=${E2E_TAG}$$
 WORK=$(mktemp -d "/tmp/jitsu-e2e-$P.XXXXXX")
 export XENSTORED_PATH=$WORK/xenstored.sock
-FAILURES=0
 XSD_PID=""
 SJ_PID=""
 DNS_PID=""
@@ -27,12 +26,8 @@ DNS_ARGS=()
 E2E_DNS_NAME_SUFFIX=e2e.test
 E2E_DELAYLINES=()  # the jitsu-delayline processes of our topologies (router namespace)
 
-log() { echo "[$E2E_TAG] $*"; }
-fail() { echo "[$E2E_TAG] FAIL: $*"; FAILURES=$((FAILURES + 1)); }
-check() {  # check "description" command...
-  local what=$1; shift
-  if "$@"; then log "ok: $what"; else fail "$what"; fi
-}
+CHECK_TAG=$E2E_TAG
+. "$E2E_SRC/tests/support/checks.sh"
 # die: a failure the rest of the test cannot go on from. Logs, then exits (cleanup runs).
 die() {
   echo "[$E2E_TAG] FAIL: $*"
@@ -190,6 +185,18 @@ client() {
   EXTRA_PIDS+=("$CLIENT_PID")
 }
 field() { tr ' ' '\n' < "$1" | sed -n "s/^$2=//p"; }  # field FILE KEY
+# clients_done PID...: wait for the clients started as client 1, 2, ... (outputs in
+# $WORK/c<i>.out), log each one's line and check that each connected and got 200.
+clients_done() {
+  local pid i=0
+  for pid in "$@"; do wait "$pid"; done
+  for pid in "$@"; do
+    i=$((i + 1))
+    log "client $i: $(cat "$WORK/c$i.out")"
+    check "client $i connected and got 200" \
+      test "$(field "$WORK/c$i.out" ok)/$(field "$WORK/c$i.out" status)" = 1/200
+  done
+}
 
 e2e_show_logs() {
   local f

@@ -18,14 +18,9 @@ GW_IP=10.0.0.1
 CLIENT_IP=10.0.0.2
 WORK=$(mktemp -d "/tmp/jitsu-guest-${TAG}.XXXX")
 PIDS=()
-FAILURES=0
 
-log() { echo "[guest-test] $*"; }
-fail() { echo "[guest-test] FAIL: $*"; FAILURES=$((FAILURES + 1)); }
-check() {  # check "description" command...
-    local what=$1; shift
-    if "$@"; then log "ok: $what"; else fail "$what"; fi
-}
+CHECK_TAG=guest-test
+. "$(dirname "${BASH_SOURCE[0]}")/../../support/checks.sh"
 
 cleanup() {
     local p

@@ -28,14 +28,9 @@ WORK=$(mktemp -d "/tmp/jitsu-dns-it-${TAG}.XXXX")
 SOCK="$WORK/xenstored.sock"
 PIDS=()
 DNS_PID=
-FAILURES=0
 
-log() { echo "[jitsu-dns-it] $*"; }
-fail() { echo "[jitsu-dns-it] FAIL: $*"; FAILURES=$((FAILURES + 1)); }
-check() {  # check "description" command...
-    local what=$1; shift
-    if "$@"; then log "ok: $what"; else fail "$what"; fi
-}
+CHECK_TAG=jitsu-dns-it
+. "$(dirname "$(readlink -f "$0")")/../../support/checks.sh"
 
 # PIDs of the jitsu-netvm running VM $1 (exact argv match on /proc, only this test's names).
 netvm_pids() {

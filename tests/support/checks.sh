@@ -1,0 +1,9 @@
+# Sourced by the integration test scripts: one line per check, failures counted (the
+# script exits non-zero at its end when FAILURES > 0). Set CHECK_TAG before sourcing.
+FAILURES=0
+log() { echo "[$CHECK_TAG] $*"; }
+fail() { echo "[$CHECK_TAG] FAIL: $*"; FAILURES=$((FAILURES + 1)); }
+check() {  # check "description" command...
+  local what=$1; shift
+  if "$@"; then log "ok: $what"; else fail "$what"; fi
+}
