@@ -39,7 +39,7 @@ check "bench exits 0 (rc $rc)" test $rc = 0
 check "CSV written" test -s "$out/r.csv"
 rows=$(($(wc -l < "$out/r.csv") - 1))
 check "CSV has 10 runs ($rows)" test "$rows" = 10
-bad=$(awk -F, 'NR > 1 && !($5 == 1 && $6 == 200) { print $3 " rtt " $1 ": " $14 }' "$out/r.csv")
+bad=$(awk -F, 'NR > 1 && !($5 == 1 && $6 == 200) { print $3 " rtt " $1 ": " $15 }' "$out/r.csv")
 check "every run connected and got 200${bad:+ (not: $bad)}" test -z "$bad"
 for m in none fixed_boot fixed_200 wait_for_key synjitsu; do
   check "CSV has mode $m for both RTTs" test "$(awk -F, -v m=$m 'NR > 1 && $3 == m' "$out/r.csv" | wc -l)" = 2
