@@ -43,7 +43,13 @@ verdict engine::on_frame(std::span<const std::uint8_t> bytes, std::uint64_t time
             break;
         case verdict::ignore:
             ++metrics_.frames_ignored;
-            if (c.why == reason::not_booting) ++metrics_.ignored_not_booting;
+            if (c.why == reason::not_booting) {
+                ++metrics_.ignored_not_booting;
+                // Maybe a VM whose registration is still on its way: keep the SYN a while.
+                if (c.frame && c.frame->tcp && c.frame->tcp->is_syn_only()) {
+                    if (const auto dst = c.frame->dst_ip()) recent_.remember(*dst, bytes, time_ns);
+                }
+            }
             if (c.why == reason::inactive) ++metrics_.ignored_inactive;
             break;
         case verdict::malformed:
@@ -94,6 +100,16 @@ bool engine::add_vm(const ip_address& ip, const mac_address& mac, vm_source sour
     ++metrics_.vms_added;
     spdlog::info("serving {} at {} (booting)", ip, mac);
     update_gauges();
+    // SYNs that crossed the bridge before the registration reached us.
+    const std::size_t recovered =
+        recent_.take(ip, now_ns, [this](std::span<const std::uint8_t> frame, std::uint64_t t) {
+            const classification c = classify(frame, table_);
+            if (c.kind == verdict::syn) {
+                ++metrics_.syns_recovered;
+                writer_.on_syn(*c.frame, frame, t);
+            }
+        });
+    if (recovered > 0) spdlog::info("{}: {} SYN(s) seen just before it was registered, queued", ip, recovered);
     if (schedule_changed_) schedule_changed_();
     return true;
 }

@@ -20,6 +20,8 @@ std::vector<metric_row> metric_rows(const metrics& m) {
          m.announcements_sent},
         {"send_errors", "Frames the interface refused", false, m.send_errors},
         {"syns_received", "SYNs for a booting VM", false, m.syns_received},
+        {"syns_recovered", "SYNs that arrived just before their IP was registered", false,
+         m.syns_recovered},
         {"syns_queued", "New 4-tuples queued", false, m.syns_queued},
         {"syns_deduplicated", "Retransmitted SYNs of a queued 4-tuple", false,
          m.syns_deduplicated},

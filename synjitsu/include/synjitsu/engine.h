@@ -13,6 +13,7 @@
 #include "synjitsu/classifier.h"
 #include "synjitsu/frame_io.h"
 #include "synjitsu/metrics.h"
+#include "synjitsu/recent_syns.h"
 #include "synjitsu/queue_store.h"
 #include "synjitsu/responder.h"
 #include "synjitsu/syn_queue_writer.h"
@@ -67,6 +68,7 @@ class engine {
     booting_table table_;
     responder responder_;
     syn_queue_writer writer_;
+    recent_syns recent_;  // SYNs that arrived just before their IP was registered
     std::function<void()> schedule_changed_;
 };
 

@@ -25,7 +25,7 @@ check() {
 trap 'rm -rf "$out"' EXIT
 
 P=e2q$$
-before_tmp=$(ls -d /tmp/jitsu-connect-latency.* 2> /dev/null | sort)
+before_tmp=$(ls -d /tmp/jitsu-connect-latency-"$P".* 2> /dev/null | sort)
 # Bounded below ctest's timeout so the bench's own cleanup always runs.
 timeout -s INT 150 "$src/bench/connect-latency" --quick --prefix $P --csv "$out/r.csv" --png "$out/r.png" \
   > "$out/stdout" 2> "$out/stderr"
@@ -54,13 +54,13 @@ check "PNG written" bash -c "head -c 8 '$out/r.png' | od -An -tx1 | grep -q '89 
 
 # Nothing left behind.
 check "no namespace left ($P-host/router/c1, VMs ${P}v*)" bash -c "! ls /run/netns 2> /dev/null | grep -q '^$P'"
-leftover=$(pgrep -af 'jitsu-(dns|netvm|xenstored)|synjitsu' | grep -E "$P|jitsu-connect-latency\." || true)
+leftover=$(pgrep -af 'jitsu-(dns|netvm|xenstored)|synjitsu' | grep -E "$P|jitsu-connect-latency-$P\." || true)
 check "no jitsu-dns/jitsu-netvm/synjitsu/jitsu-xenstored of the bench left${leftover:+: $leftover}" test -z "$leftover"
 no_delayline() {  # the topology's delay line (by its --name), zombies not yet reaped aside
   ! ps -eo stat=,args= | awk -v p="--name $P " '$1 !~ /^Z/ && index($0, p)' | grep -q jitsu-delayline
 }
 check "no jitsu-delayline of $P left" no_delayline
-after_tmp=$(ls -d /tmp/jitsu-connect-latency.* 2> /dev/null | sort)
+after_tmp=$(ls -d /tmp/jitsu-connect-latency-"$P".* 2> /dev/null | sort)
 check "no work directory left in /tmp" test "$before_tmp" = "$after_tmp"
 
 [ $failures = 0 ] || { log "$failures check(s) failed"; exit 1; }

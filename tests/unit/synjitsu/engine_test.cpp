@@ -118,6 +118,44 @@ TEST_F(engine_fixture, vm_own_garp_stops_service_and_re_registration_restarts_it
     EXPECT_EQ(eng.table().lookup(test::vm_ip)->state, vm_state::booting);
 }
 
+// jitsu-dns answers once /synjitsu/booting/<ip> is committed; the watch telling synjitsu
+// can arrive after the client's first SYN. Such a SYN is kept and queued on registration.
+TEST_F(engine_fixture, syn_just_before_registration_is_queued_when_the_ip_is_registered) {
+    const std::uint64_t t0 = 5000 * ms;
+    const ip_address other = ip_address(ipv4_address(10, 0, 0, 99));
+    EXPECT_EQ(eng.on_frame(test::tcp_frame({.sport = 1111}), t0 - 300 * ms), verdict::ignore);  // too old
+    EXPECT_EQ(eng.on_frame(test::tcp_frame({.sport = 2222}), t0 - 3 * ms), verdict::ignore);
+    EXPECT_EQ(eng.on_frame(test::tcp_frame({.dst = other, .sport = 3333}), t0 - 2 * ms),
+              verdict::ignore);
+    EXPECT_TRUE(store.records().empty());
+    EXPECT_EQ(m.ignored_not_booting, 3U);
+
+    eng.add_vm(test::vm_ip, test::vm_mac, vm_source::xenstore, t0);
+    ASSERT_EQ(store.records().size(), 1U);  // only the recent SYN to this IP
+    EXPECT_EQ(store.records().begin()->first.remote_port, 2222);
+    EXPECT_EQ(m.syns_recovered, 1U);
+    EXPECT_EQ(m.syns_queued, 1U);
+
+    // Taken once: registering again (same MAC) or another IP later queues nothing more.
+    eng.add_vm(test::vm_ip, test::vm_mac, vm_source::xenstore, t0 + 1 * ms);
+    eng.add_vm(other, test::vm_mac, vm_source::xenstore, t0 + 400 * ms);  // its SYN is too old
+    EXPECT_EQ(store.records().size(), 1U);
+    EXPECT_EQ(m.syns_recovered, 1U);
+}
+
+// The keep-ring is bounded: a flood for unserved IPs overwrites the oldest slots.
+TEST(synjitsu_recent_syns, bounded_and_oldest_first) {
+    recent_syns ring(4);
+    const ip_address a = ip_address(ipv4_address(10, 0, 0, 1));
+    const std::vector<std::uint8_t> frame(60, 0xab);
+    for (std::uint64_t t = 1; t <= 10; ++t) EXPECT_TRUE(ring.remember(a, frame, t));
+    EXPECT_FALSE(ring.remember(a, std::vector<std::uint8_t>(recent_syns::max_frame + 1), 11));
+    std::vector<std::uint64_t> times;
+    EXPECT_EQ(ring.take(a, 20, [&](auto, std::uint64_t t) { times.push_back(t); }), 4U);
+    EXPECT_EQ(times, (std::vector<std::uint64_t>{7, 8, 9, 10}));
+    EXPECT_EQ(ring.take(a, 20, [&](auto, std::uint64_t) {}), 0U);
+}
+
 TEST_F(engine_fixture, never_answers_for_unknown_ips) {
     for (int i = 0; i < 100; ++i) {
         eng.on_frame(test::arp_request(test::client_mac, test::client_ip,
