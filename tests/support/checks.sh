@@ -7,3 +7,10 @@ check() {  # check "description" command...
   local what=$1; shift
   if "$@"; then log "ok: $what"; else fail "$what"; fi
 }
+
+now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+# wait_until SECONDS CMD...: polls CMD every 20 ms, gives up after SECONDS (whole seconds).
+wait_until() {
+  local end=$(($(now_ms) + $1 * 1000)); shift
+  until "$@"; do [ "$(now_ms)" -lt $end ] || return 1; sleep 0.02; done
+}

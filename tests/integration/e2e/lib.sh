@@ -35,13 +35,6 @@ die() {
   exit 1
 }
 
-now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
-# wait_until SECONDS CMD...: polls every 20 ms, gives up after SECONDS (whole seconds).
-wait_until() {
-  local end=$(($(now_ms) + $1 * 1000)); shift
-  until "$@"; do [ "$(now_ms)" -lt $end ] || return 1; sleep 0.02; done
-}
-
 e2e_require() {  # e2e_require BIN...: root, tools, built binaries (fail fast)
   [ "$(id -u)" = 0 ] || { echo "[$E2E_TAG] FAIL: needs root (network namespaces)"; exit 1; }
   local t b

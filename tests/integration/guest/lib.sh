@@ -46,16 +46,6 @@ for bin in jitsu-xenstored jitsu-netvm jitsu-httpd; do
     [ -x "$JITSU_BIN/$bin" ] || { echo "[guest-test] FAIL: $JITSU_BIN/$bin is not built"; exit 1; }
 done
 
-# wait_until TIMEOUT_S COMMAND...: polls every 20 ms.
-wait_until() {
-    local limit=$1; shift
-    local n=$((limit * 50)) i
-    for ((i = 0; i < n; i++)); do
-        "$@" && return 0
-        sleep 0.02
-    done
-    return 1
-}
 
 setup_topology() {
     ip netns add "$HOST_NS" && ip netns add "$CLIENT_NS" || return 1

@@ -72,19 +72,6 @@ for tool in nsd dig curl xenstore-ls xenstore-read xenstore-write nsenter; do
     command -v "$tool" >/dev/null || { echo "[jitsu-dns-it] FAIL: $tool is not installed"; exit 1; }
 done
 
-# wait_until TIMEOUT_S COMMAND...: polls every 20 ms.
-wait_until() {
-    local limit=$1; shift
-    local n=$((limit * 50)) i
-    for ((i = 0; i < n; i++)); do
-        "$@" && return 0
-        sleep 0.02
-    done
-    return 1
-}
-
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
 setup_topology() {
     ip netns add "$HOST_NS" && ip netns add "$CLIENT_NS" && ip netns add "$UP_NS" || return 1
     ip -n "$HOST_NS" link set lo up
