@@ -25,7 +25,7 @@
 #include "guest/listen_probe.h"
 #include "guest/netns.h"
 #include "guest/packet_socket.h"
-#include "guest/replay_frame.h"
+#include "common/replay_frame.h"
 #include "guest/rtnl.h"
 #include "guest/take.h"
 #include "spdlog/spdlog.h"

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/format.h"
+#include "common/replay_frame.h"
 #include "synjitsu/announcer.h"
 
 namespace jitsu::synjitsu {
@@ -14,6 +15,7 @@ engine::engine(frame_sink& sink, queue_store& store, metrics& m, writer_limits l
       table_(table_capacity),
       writer_(table_, store, m, limits, key) {
     writer_.on_managed([this](const ip_address& ip) { mark_managed(ip); });
+    writer_.on_hand_over([this](const queued_syn& syn) { hand_over(syn); });
 }
 
 void engine::send(std::span<const std::uint8_t> frame, std::uint64_t time_ns) {
@@ -140,6 +142,17 @@ void engine::mark_managed(const ip_address& ip) {
 }
 
 void engine::mark_up(const ip_address& ip) { stop_serving(ip, vm_state::up); }
+
+void engine::hand_over(const queued_syn& syn) {
+    const vm_entry* vm = table_.lookup(syn.tuple.local_ip);
+    if (vm == nullptr) return;
+    const auto frame = replay_frame(syn, vm->mac);
+    if (!frame) return;
+    send(*frame, syn.time_ns);
+    ++metrics_.syns_handed_over;
+    spdlog::info("{}: VM took over before the SYN from {} was stored: handed to it directly",
+                 syn.tuple.local_ip, syn.tuple.to_string());
+}
 
 void engine::update_gauges() { metrics_.booting_vms = table_.active_count(); }
 

@@ -22,6 +22,8 @@ std::vector<metric_row> metric_rows(const metrics& m) {
         {"syns_received", "SYNs for a booting VM", false, m.syns_received},
         {"syns_recovered", "SYNs that arrived just before their IP was registered", false,
          m.syns_recovered},
+        {"syns_handed_over", "SYNs sent to a VM that took over before they were stored", false,
+         m.syns_handed_over},
         {"syns_queued", "New 4-tuples queued", false, m.syns_queued},
         {"syns_deduplicated", "Retransmitted SYNs of a queued 4-tuple", false,
          m.syns_deduplicated},

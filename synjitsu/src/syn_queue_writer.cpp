@@ -193,10 +193,19 @@ void syn_queue_writer::prune(std::uint64_t now_ns) {
 
 void syn_queue_writer::forget_ip(const ip_address& ip) {
     // A transaction still running for one of these tuples completes as managed or as
-    // a write the VM will take; it finds its tuple gone and forgets it.
+    // a write the VM will take; it finds its tuple gone and forgets it. A tuple not yet
+    // in the store is handed over when the VM has taken over (if its write still lands,
+    // the VM sees the SYN twice, which TCP absorbs; a lost SYN costs the client 1 s).
+    const vm_entry* vm = table_.lookup(ip);
+    const bool taken_over =
+        vm != nullptr && (vm->state == vm_state::managed || vm->state == vm_state::up);
     for (auto it = tuples_.begin(); it != tuples_.end();) {
         if (it->first.local_ip == ip) {
+            // Counted as before (not stored); the hand-over is counted by the engine.
             metrics_.syns_dropped_inactive += it->second.unsynced;
+            if (taken_over && !it->second.written && on_hand_over_) {
+                on_hand_over_(it->second.record);
+            }
             it = tuples_.erase(it);
         } else {
             ++it;

@@ -60,6 +60,7 @@ class engine {
 
   private:
     void stop_serving(const ip_address& ip, vm_state state);
+    void hand_over(const queued_syn& syn);
     void send(std::span<const std::uint8_t> frame, std::uint64_t time_ns);
     void update_gauges();
 

@@ -24,6 +24,7 @@ struct metrics {
     // SYN queue.
     std::uint64_t syns_received = 0;            // SYNs for a booting VM
     std::uint64_t syns_recovered = 0;           // arrived just before their IP was registered
+    std::uint64_t syns_handed_over = 0;         // 4-tuples sent to the VM: it took over before the write
     std::uint64_t syns_queued = 0;              // new 4-tuples accepted
     std::uint64_t syns_deduplicated = 0;        // retransmissions of a queued 4-tuple
     std::uint64_t syns_dropped_ip_limit = 0;    // beyond --queue-limit for the VM

@@ -78,6 +78,12 @@ class syn_queue_writer {
     void on_managed(std::function<void(const ip_address&)> handler) {
         on_managed_ = std::move(handler);
     }
+    // Called by forget_ip for each SYN not in the store when its VM has taken over
+    // (managed or up): the VM took its queue before this SYN was written, so the SYN
+    // must be handed to the VM directly or the client waits for a retransmission.
+    void on_hand_over(std::function<void(const queued_syn&)> handler) {
+        on_hand_over_ = std::move(handler);
+    }
 
     // Nothing waiting or in flight.
     bool idle() const { return queue_.empty() && in_flight_ == 0; }
@@ -111,6 +117,7 @@ class syn_queue_writer {
     std::size_t in_flight_ = 0;
     bool pumping_ = false;
     std::function<void(const ip_address&)> on_managed_;
+    std::function<void(const queued_syn&)> on_hand_over_;
 };
 
 }  // namespace jitsu::synjitsu

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "guest/netvm.h"
-#include "guest/replay_frame.h"
+#include "common/replay_frame.h"
 #include "guest/rtnl.h"
 #include "guest_test_support.h"
 #include "common/packet/frame.h"

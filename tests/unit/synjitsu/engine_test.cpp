@@ -143,6 +143,28 @@ TEST_F(engine_fixture, syn_just_before_registration_is_queued_when_the_ip_is_reg
     EXPECT_EQ(m.syns_recovered, 1U);
 }
 
+// The VM took its queue (managed) before synjitsu's write of a SYN landed: the SYN is not
+// stored, so synjitsu hands it to the VM itself, addressed to its MAC, checksums valid.
+TEST_F(engine_fixture, syn_the_vm_missed_is_handed_over_when_it_took_over_first) {
+    eng.add_vm(test::vm_ip, test::vm_mac, vm_source::xenstore, 0);
+    store.set_managed(test::vm_ip);
+    const auto syn = test::tcp_frame({.sport = 4444, .dst_mac = test::vm_mac});
+    eng.on_frame(syn, 7 * ms);
+    EXPECT_TRUE(store.records().empty());
+    EXPECT_EQ(m.syns_dropped_managed, 1U);
+    ASSERT_EQ(m.syns_handed_over, 1U);
+    ASSERT_EQ(sink.sent.size(), 1U);
+    const auto f = packet::parse_frame(sink.sent[0].frame);
+    ASSERT_TRUE(f && f->tcp);
+    EXPECT_EQ(f->ethernet.dst(), test::vm_mac);
+    EXPECT_TRUE(f->tcp->is_syn_only());
+    EXPECT_EQ(f->tcp->src_port(), 4444);
+    EXPECT_TRUE(f->tcp->checksum_valid(*f->src_ip(), *f->dst_ip()));
+    // Once managed, later SYNs go to the VM on their own: nothing more is sent.
+    eng.on_frame(test::tcp_frame({.sport = 5555}), 8 * ms);
+    EXPECT_EQ(sink.sent.size(), 1U);
+}
+
 // The keep-ring is bounded: a flood for unserved IPs overwrites the oldest slots.
 TEST(synjitsu_recent_syns, bounded_and_oldest_first) {
     recent_syns ring(4);

@@ -1,4 +1,4 @@
-#include "guest/replay_frame.h"
+#include "common/replay_frame.h"
 
 #include <algorithm>
 
@@ -6,7 +6,7 @@
 #include "common/packet/frame.h"
 #include "common/packet/protocols.h"
 
-namespace jitsu::guest {
+namespace jitsu {
 
 namespace {
 
@@ -49,4 +49,4 @@ std::optional<std::vector<std::uint8_t>> replay_frame(const queued_syn& syn,
     return frame;
 }
 
-}  // namespace jitsu::guest
+}  // namespace jitsu
