@@ -24,14 +24,7 @@ CHECK_TAG=guest-test
 
 cleanup() {
     local p
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for _ in $(seq 50); do
-        local alive=0
-        for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-        [ $alive = 0 ] && break
-        sleep 0.1
-    done
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    stop_pids "${PIDS[@]}"
     ip netns del "$VM_NAME" 2>/dev/null
     ip netns del "$CLIENT_NS" 2>/dev/null
     ip netns del "$HOST_NS" 2>/dev/null

@@ -46,14 +46,7 @@ cleanup() {
     for vm in "$VM_WWW" "$VM_APP" "$VM_SYN"; do
         for p in $(netvm_pids "$vm"); do PIDS+=("$p"); done
     done
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for _ in $(seq 50); do
-        local alive=0
-        for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-        [ $alive = 0 ] && break
-        sleep 0.1
-    done
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    stop_pids "${PIDS[@]}"
     for ns in "$VM_WWW" "$VM_APP" "$VM_SYN" "$CLIENT_NS" "$UP_NS" "$HOST_NS"; do
         ip netns del "$ns" 2>/dev/null
     done
