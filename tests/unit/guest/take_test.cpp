@@ -12,17 +12,9 @@
 #include <memory>
 #include <set>
 
+#include "co_assert.h"
 #include "guest/take.h"
 #include "guest_test_support.h"
-
-// ASSERT_* cannot be used in a coroutine (they `return`); this one `co_return`s.
-#define CO_ASSERT(cond)                                      \
-    do {                                                     \
-        if (!(cond)) {                                       \
-            ADD_FAILURE() << "assertion failed: " << #cond; \
-            co_return;                                       \
-        }                                                    \
-    } while (0)
 
 namespace jitsu::guest {
 namespace {

@@ -11,18 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "co_assert.h"
 #include "fake_xenstored.h"
 #include "xenstored_process.h"
 #include "xenstore/client.h"
-
-// ASSERT_* cannot be used in a coroutine (they `return`); this one `co_return`s.
-#define CO_ASSERT(cond)                                     \
-    do {                                                    \
-        if (!(cond)) {                                      \
-            ADD_FAILURE() << "assertion failed: " << #cond; \
-            co_return;                                      \
-        }                                                   \
-    } while (0)
 
 namespace jitsu::xenstore::testing {
 
