@@ -3,19 +3,11 @@
 #include <algorithm>
 
 #include "common/checksum.h"
+#include "common/detail/endian.h"
 #include "common/packet/frame.h"
 #include "common/packet/protocols.h"
 
 namespace jitsu {
-
-namespace {
-
-void store_u16(std::vector<std::uint8_t>& bytes, std::size_t at, std::uint16_t value) {
-    bytes[at] = static_cast<std::uint8_t>(value >> 8);
-    bytes[at + 1] = static_cast<std::uint8_t>(value);
-}
-
-}  // namespace
 
 std::optional<std::vector<std::uint8_t>> replay_frame(const queued_syn& syn,
                                                       const mac_address& vm_mac) {
@@ -41,11 +33,12 @@ std::optional<std::vector<std::uint8_t>> replay_frame(const queued_syn& syn,
     std::copy(vm_mac.bytes().begin(), vm_mac.bytes().end(), frame.begin());
     if (ip_at) {
         const std::span<const std::uint8_t> header(frame.data() + *ip_at, ip_header_length);
-        store_u16(frame, *ip_at + 10, ipv4_header_checksum(header));
+        detail::store_be16(frame.data() + *ip_at + 10, ipv4_header_checksum(header));
     }
-    store_u16(frame, tcp_at + 16, 0);
+    detail::store_be16(frame.data() + tcp_at + 16, 0);
     const std::span<const std::uint8_t> segment(frame.data() + tcp_at, tcp_length);
-    store_u16(frame, tcp_at + 16, transport_checksum(*src, *dst, packet::ip_protocol::tcp, segment));
+    detail::store_be16(frame.data() + tcp_at + 16,
+                       transport_checksum(*src, *dst, packet::ip_protocol::tcp, segment));
     return frame;
 }
 

@@ -109,7 +109,7 @@ compiled_authority::compiled_authority(const authority_config& config, std::uint
         zd.ttl = zc.ttl;
         zd.negative_ttl = std::min(zc.ttl, zc.minimum);
         std::uint32_t numbers[5] = {zc.serial, zc.refresh, zc.retry, zc.expire, zc.minimum};
-        for (int i = 0; i < 5; ++i) store32(zd.soa_numbers.data() + 4 * i, numbers[i]);
+        for (int i = 0; i < 5; ++i) store_be32(zd.soa_numbers.data() + 4 * i, numbers[i]);
         zones_.push_back(std::move(zd));
     }
     auto zone_of = [&](const wire_name& w, std::size_t n) -> std::int64_t {

@@ -69,7 +69,7 @@ forwarder::result forwarder::forward(std::span<const std::uint8_t> message, cons
     while (by_id_[upstream_id] >= 0) ++upstream_id;
 
     std::memcpy(send_buffer_.data(), message.data(), message.size());
-    store16(send_buffer_.data(), upstream_id);
+    store_be16(send_buffer_.data(), upstream_id);
     ssize_t n = ::sendto(socket_.native_handle(), send_buffer_.data(), message.size(), MSG_DONTWAIT,
                          upstream_.data(), upstream_.size());
     if (n != static_cast<ssize_t>(message.size())) {
@@ -161,7 +161,7 @@ void forwarder::accept_reply(std::span<std::uint8_t> reply) {
 
 void forwarder::relay(std::uint32_t index, std::span<std::uint8_t> reply) {
     pending_forward& p = slots_[index];
-    store16(reply.data(), p.q.id);
+    store_be16(reply.data(), p.q.id);
     ++server_.stats().forward_answered;
     if (p.to.via == transport::udp &&
         reply.size() > udp_response_limit(p.q, server_.options().max_udp)) {
@@ -225,7 +225,7 @@ asio::awaitable<void> forwarder::retry_over_tcp(detail::slot_id id) {
     auto alive = alive_;
     std::shared_ptr<tcp::socket> sock = slots_[id.index].tcp;
     std::vector<std::uint8_t> frame(2 + slots_[id.index].message.size());
-    store16(frame.data(), static_cast<std::uint16_t>(frame.size() - 2));
+    store_be16(frame.data(), static_cast<std::uint16_t>(frame.size() - 2));
     std::copy(slots_[id.index].message.begin(), slots_[id.index].message.end(), frame.begin() + 2);
     boost::system::error_code ec;
     auto step_failed = [&] { return !*alive || !slots_.valid(id) || ec; };
@@ -241,7 +241,7 @@ asio::awaitable<void> forwarder::retry_over_tcp(detail::slot_id id) {
                                   asio::redirect_error(asio::use_awaitable, ec));
     std::vector<std::uint8_t> reply;
     if (!step_failed()) {
-        reply.resize(load16(prefix.data()));
+        reply.resize(load_be16(prefix.data()));
         co_await asio::async_read(*sock, asio::buffer(reply),
                                   asio::redirect_error(asio::use_awaitable, ec));
     }

@@ -24,7 +24,7 @@ bool check_message(std::span<const std::uint8_t> m, message_summary& s) noexcept
         std::size_t end = 0;
         if (!read_name(m, pos, name, length, labels, offsets, end) || m.size() - end < 10)
             return false;
-        std::size_t rdlength = load16(m.data() + end + 8);
+        std::size_t rdlength = load_be16(m.data() + end + 8);
         pos = end + 10;
         if (m.size() - pos < rdlength) return false;
         pos += rdlength;

@@ -27,13 +27,13 @@ class message_writer {
     }
     void u16(std::uint16_t v) {
         if (fits(2)) {
-            store16(p_ + pos_, v);
+            store_be16(p_ + pos_, v);
             pos_ += 2;
         }
     }
     void u32(std::uint32_t v) {
         if (fits(4)) {
-            store32(p_ + pos_, v);
+            store_be32(p_ + pos_, v);
             pos_ += 4;
         }
     }
@@ -53,7 +53,7 @@ class message_writer {
         pos_ = size;
         ok_ = true;
     }
-    void patch16(std::size_t at, std::uint16_t v) { store16(p_ + at, v); }
+    void patch16(std::size_t at, std::uint16_t v) { store_be16(p_ + at, v); }
 
     // Header with all counts zero; counts are patched by the caller.
     void header(std::uint16_t id, std::uint16_t flags) {

@@ -19,8 +19,8 @@ bool read_question(std::span<const std::uint8_t> m, query& q) noexcept {
     if (!read_name(m, header_size, q.name, q.name_length, q.label_count, q.label_offsets, end))
         return false;
     if (m.size() - end < 4) return false;
-    q.qtype = load16(m.data() + end);
-    q.qclass = load16(m.data() + end + 2);
+    q.qtype = load_be16(m.data() + end);
+    q.qclass = load_be16(m.data() + end + 2);
     q.question_end = static_cast<std::uint16_t>(end + 4);
     q.has_question = true;
     lowercase(q);
@@ -34,7 +34,7 @@ std::size_t skip_rr(std::span<const std::uint8_t> m, std::size_t pos,
     std::size_t p = skip_name(m, pos);
     if (p == 0 || m.size() - p < 10) return 0;
     if (fixed != nullptr) *fixed = p;
-    std::size_t rdlength = load16(m.data() + p + 8);
+    std::size_t rdlength = load_be16(m.data() + p + 8);
     p += 10;
     if (m.size() - p < rdlength) return 0;
     return p + rdlength;
@@ -44,7 +44,7 @@ std::size_t skip_rr(std::span<const std::uint8_t> m, std::size_t pos,
 bool valid_edns_options(const std::uint8_t* p, std::size_t n) noexcept {
     while (n > 0) {
         if (n < 4) return false;
-        std::size_t len = load16(p + 2);
+        std::size_t len = load_be16(p + 2);
         if (n - 4 < len) return false;
         p += 4 + len;
         n -= 4 + len;
@@ -144,15 +144,15 @@ parse_status parse_query(std::span<const std::uint8_t> m, query& q) noexcept {
         std::size_t fixed = 0;
         pos = skip_rr(m, pos, &fixed);
         if (pos == 0) return parse_status::formerr;
-        if (load16(m.data() + fixed) != type::opt) continue;  // e.g. TSIG: not supported, ignored
+        if (load_be16(m.data() + fixed) != type::opt) continue;  // e.g. TSIG: not supported, ignored
         // RFC 6891 §6.1.1: one OPT at most, owned by the root name.
         if (q.has_opt || m[name_at] != 0) return parse_status::formerr;
-        std::size_t rdlength = load16(m.data() + fixed + 8);
+        std::size_t rdlength = load_be16(m.data() + fixed + 8);
         if (!valid_edns_options(m.data() + fixed + 10, rdlength)) return parse_status::formerr;
         q.has_opt = true;
-        q.udp_payload = load16(m.data() + fixed + 2);
+        q.udp_payload = load_be16(m.data() + fixed + 2);
         std::uint32_t ttl =
-            (std::uint32_t{load16(m.data() + fixed + 4)} << 16) | load16(m.data() + fixed + 6);
+            (std::uint32_t{load_be16(m.data() + fixed + 4)} << 16) | load_be16(m.data() + fixed + 6);
         q.edns_version = static_cast<std::uint8_t>(ttl >> 16);
         q.dnssec_ok = (ttl & edns_do_bit) != 0;
     }

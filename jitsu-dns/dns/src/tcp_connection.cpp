@@ -72,7 +72,7 @@ void tcp_connection::send(std::span<const std::uint8_t> answer) {
         spare_.pop_back();
     }
     frame.resize(2 + answer.size());
-    store16(frame.data(), static_cast<std::uint16_t>(answer.size()));
+    store_be16(frame.data(), static_cast<std::uint16_t>(answer.size()));
     std::copy(answer.begin(), answer.end(), frame.begin() + 2);
     queue_.push_back(std::move(frame));
     wake_writer_.cancel_one();
@@ -91,7 +91,7 @@ asio::awaitable<void> tcp_connection::reader() {
         }
         co_await asio::async_read(socket_, asio::buffer(prefix), redirect_error(use_awaitable, ec));
         if (ec || !*alive_) break;
-        std::size_t length = load16(prefix.data());
+        std::size_t length = load_be16(prefix.data());
         if (length == 0 || length > in_.size()) {
             ++server_->stats().tcp_bad_length;
             break;

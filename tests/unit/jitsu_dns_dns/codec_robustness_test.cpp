@@ -58,7 +58,7 @@ void check_response(const bytes& in, transport t) {
     ASSERT_LE(size, limit);
     message_summary s;
     ASSERT_TRUE(check_message(std::span(out).first(size), s));
-    ASSERT_EQ(s.id, load16(in.data()));
+    ASSERT_EQ(s.id, load_be16(in.data()));
     ASSERT_TRUE(s.flags & flag::qr);
 }
 

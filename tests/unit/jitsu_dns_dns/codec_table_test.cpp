@@ -380,13 +380,13 @@ TEST_P(codec_table, dns_codec_golden) {
     ASSERT_GT(size, 0u);
     auto d = test::decode(std::span(out).first(size));
     ASSERT_TRUE(d.has_value());
-    EXPECT_EQ(d->id, load16(in.data()));
+    EXPECT_EQ(d->id, load_be16(in.data()));
     EXPECT_TRUE(d->flags & flag::qr);
     EXPECT_EQ(d->rcode, g.rcode);
     EXPECT_EQ(d->aa(), g.aa);
     EXPECT_EQ(d->tc(), g.tc);
     EXPECT_FALSE(d->ra()) << "RA is never set on our own answers";
-    EXPECT_EQ(d->rd(), (load16(in.data() + 2) & flag::rd) != 0) << "RD is copied";
+    EXPECT_EQ(d->rd(), (load_be16(in.data() + 2) & flag::rd) != 0) << "RD is copied";
     EXPECT_EQ(texts(d->answer), g.answer);
     EXPECT_EQ(texts(d->authority), g.authority);
     EXPECT_EQ(texts(d->additional, true), g.additional);

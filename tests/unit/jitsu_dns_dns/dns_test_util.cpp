@@ -93,8 +93,8 @@ std::optional<decoded> decode(std::span<const std::uint8_t> m) {
     if (s.qdcount > 0) {
         std::size_t end = 0;
         d.qname = name_text(m, pos, end);
-        d.qtype = load16(m.data() + end);
-        d.qclass = load16(m.data() + end + 2);
+        d.qtype = load_be16(m.data() + end);
+        d.qclass = load_be16(m.data() + end + 2);
         pos = end + 4;
         for (std::size_t i = 1; i < s.qdcount; ++i) {
             name_text(m, pos, end);
@@ -106,10 +106,10 @@ std::optional<decoded> decode(std::span<const std::uint8_t> m) {
             record r;
             std::size_t end = 0;
             r.name = name_text(m, pos, end);
-            r.type = load16(m.data() + end);
-            r.klass = load16(m.data() + end + 2);
+            r.type = load_be16(m.data() + end);
+            r.klass = load_be16(m.data() + end + 2);
             r.ttl = load32(m.data() + end + 4);
-            std::size_t rdlength = load16(m.data() + end + 8);
+            std::size_t rdlength = load_be16(m.data() + end + 8);
             std::size_t rd = end + 10;
             r.rdata.assign(m.begin() + static_cast<std::ptrdiff_t>(rd),
                            m.begin() + static_cast<std::ptrdiff_t>(rd + rdlength));

@@ -55,7 +55,7 @@ bytes upstream_answer(const bytes& q, std::size_t extra = 0, bool tc = false) {
 struct forwarded {
     bytes message;
     std::uint16_t from_port = 0;
-    std::uint16_t id() const { return load16(message.data()); }
+    std::uint16_t id() const { return load_be16(message.data()); }
 };
 
 std::optional<forwarded> next_forward(udp_client& upstream, std::chrono::milliseconds t = 2000ms) {
@@ -116,11 +116,11 @@ TEST(dns_forwarder, spoofed_and_mismatched_replies_are_ignored) {
     spoofer.send_to(fwd->from_port, forged);
     // Right source and id, wrong question: ignored.
     bytes other = upstream_answer(make_query("evil.other.net", type::a));
-    store16(other.data(), fwd->id());
+    store_be16(other.data(), fwd->id());
     upstream.send_to(fwd->from_port, other);
     // Right source and question, unknown id: ignored.
     bytes wrong_id = upstream_answer(fwd->message);
-    store16(wrong_id.data(), static_cast<std::uint16_t>(fwd->id() + 1));
+    store_be16(wrong_id.data(), static_cast<std::uint16_t>(fwd->id() + 1));
     upstream.send_to(fwd->from_port, wrong_id);
     EXPECT_FALSE(client.receive(150ms)) << "nothing relayed yet";
     // The genuine reply still gets through.
@@ -225,7 +225,7 @@ class tcp_upstream {
         std::uint8_t prefix[2];
         bytes q;
         if (::recv(c, prefix, 2, MSG_WAITALL) == 2) {
-            q.resize(load16(prefix));
+            q.resize(load_be16(prefix));
             if (::recv(c, q.data(), q.size(), MSG_WAITALL) == static_cast<ssize_t>(q.size())) {
                 bytes r = upstream_answer(q, extra);
                 bytes framed;
@@ -261,7 +261,7 @@ TEST(dns_forwarder, tcp_client_is_retried_over_tcp_after_upstream_tc) {
     upstream.send_to(fwd->from_port, tc);
     auto over_tcp = upstream_tcp.serve_one(40);
     ASSERT_TRUE(over_tcp);
-    EXPECT_EQ(load16(over_tcp->data()), fwd->id()) << "same upstream id over TCP";
+    EXPECT_EQ(load_be16(over_tcp->data()), fwd->id()) << "same upstream id over TCP";
     auto a = client.receive();
     ASSERT_TRUE(a);
     auto d = decode(*a);

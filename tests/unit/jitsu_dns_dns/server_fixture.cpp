@@ -152,7 +152,7 @@ bool tcp_client::read_exact(std::uint8_t* p, std::size_t n, std::chrono::millise
 std::optional<bytes> tcp_client::receive(std::chrono::milliseconds timeout) {
     std::uint8_t prefix[2];
     if (!read_exact(prefix, 2, timeout)) return std::nullopt;
-    bytes b(load16(prefix));
+    bytes b(load_be16(prefix));
     if (!read_exact(b.data(), b.size(), timeout)) return std::nullopt;
     return b;
 }

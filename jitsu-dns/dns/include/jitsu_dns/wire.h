@@ -16,6 +16,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "common/detail/endian.h"
+
 namespace jitsu::dns {
 
 inline constexpr std::size_t header_size = 12;
@@ -69,34 +71,25 @@ inline constexpr std::uint16_t rcode_mask = 0x000f;
 // OPT TTL field: extended rcode (8) | version (8) | DO (1) | Z (15).
 inline constexpr std::uint32_t edns_do_bit = 0x8000;
 
-inline constexpr std::uint16_t load16(const std::uint8_t* p) {
-    return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
-}
-inline constexpr void store16(std::uint8_t* p, std::uint16_t v) {
-    p[0] = static_cast<std::uint8_t>(v >> 8);
-    p[1] = static_cast<std::uint8_t>(v);
-}
-inline constexpr void store32(std::uint8_t* p, std::uint32_t v) {
-    p[0] = static_cast<std::uint8_t>(v >> 24);
-    p[1] = static_cast<std::uint8_t>(v >> 16);
-    p[2] = static_cast<std::uint8_t>(v >> 8);
-    p[3] = static_cast<std::uint8_t>(v);
-}
+// Network byte order, from common/.
+using jitsu::detail::load_be16;
+using jitsu::detail::store_be16;
+using jitsu::detail::store_be32;
 
 // Read-only view of a header the caller has checked is >= header_size bytes.
 class header_view {
   public:
     explicit constexpr header_view(const std::uint8_t* p) : p_(p) {}
-    constexpr std::uint16_t id() const { return load16(p_); }
-    constexpr std::uint16_t flags() const { return load16(p_ + 2); }
+    constexpr std::uint16_t id() const { return load_be16(p_); }
+    constexpr std::uint16_t flags() const { return load_be16(p_ + 2); }
     constexpr bool qr() const { return (flags() & flag::qr) != 0; }
     constexpr bool tc() const { return (flags() & flag::tc) != 0; }
     constexpr std::uint8_t opcode() const { return (flags() & flag::opcode_mask) >> 11; }
     constexpr std::uint8_t rcode() const { return flags() & flag::rcode_mask; }
-    constexpr std::uint16_t qdcount() const { return load16(p_ + 4); }
-    constexpr std::uint16_t ancount() const { return load16(p_ + 6); }
-    constexpr std::uint16_t nscount() const { return load16(p_ + 8); }
-    constexpr std::uint16_t arcount() const { return load16(p_ + 10); }
+    constexpr std::uint16_t qdcount() const { return load_be16(p_ + 4); }
+    constexpr std::uint16_t ancount() const { return load_be16(p_ + 6); }
+    constexpr std::uint16_t nscount() const { return load_be16(p_ + 8); }
+    constexpr std::uint16_t arcount() const { return load_be16(p_ + 10); }
 
   private:
     const std::uint8_t* p_;
