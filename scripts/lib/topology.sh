@@ -17,7 +17,7 @@
 # Every interface is created inside a namespace of the topology (veth pairs are created
 # in one namespace with their peer put straight into the other), so the machine's own
 # interfaces and root-namespace settings are never touched. Only network namespaces are
-# created; processes are the caller's business (topo_down stops the ones left inside).
+# created; topo_down stops the processes left inside them and waits until they have exited.
 #
 # Library rules: functions return non-zero with a one-line message on stderr instead of
 # exiting; topo_up rolls back what it created when a step fails or when it is
@@ -121,15 +121,48 @@ _topo_delayline_pid() {
 
 _topo_delayline_log() { echo "/tmp/jitsu-topology-${TOPO_PREFIX}-delayline.log"; }
 
-_topo_delayline_stop() {
-  local p i
-  p=$(_topo_delayline_pid) || return 0
-  kill -TERM "$p" 2> /dev/null
-  for ((i = 0; i < 100; i++)); do
-    [ -d "/proc/$p" ] || return 0
+# _topo_proc_running PID: the process exists and has not finished exiting. A process
+# leaves its network namespace early in its exit (so `ip netns pids` stops listing it) but
+# can stay in state D for a while after (closing its packet sockets waits for the network
+# stack: seen 10-100 ms here); a zombie (Z, exited, not yet reaped) or a dead one is done.
+_topo_proc_running() {
+  local st
+  st=$(cat "/proc/$1/stat" 2> /dev/null) || return 1
+  st=${st##*) }
+  case ${st%% *} in Z | X | x | "") return 1 ;; esac
+  return 0
+}
+
+# _topo_wait_exited TENTHS PID...: waits until none of the PIDs is running, up to TENTHS
+# tenths of a second; reaps the ones that are this shell's children. 1 if some still run.
+_topo_wait_exited() {
+  local tenths=$1 p i busy
+  shift
+  for ((i = 0; i < tenths * 5; i++)); do
+    busy=0
+    for p in "$@"; do _topo_proc_running "$p" && { busy=1; break; }; done
+    [ $busy = 0 ] && break
     sleep 0.02
   done
-  kill -KILL "$p" 2> /dev/null
+  for p in "$@"; do
+    [ -e "/proc/$p" ] && wait "$p" 2> /dev/null
+  done
+  [ $busy = 0 ]
+}
+
+# _topo_stop_pids PID...: SIGTERM, up to 2 s to finish exiting, SIGKILL, up to 2 s more.
+_topo_stop_pids() {
+  [ $# -gt 0 ] || return 0
+  kill -TERM "$@" 2> /dev/null
+  _topo_wait_exited 20 "$@" && return 0
+  kill -KILL "$@" 2> /dev/null
+  _topo_wait_exited 20 "$@"
+}
+
+_topo_delayline_stop() {
+  local p
+  p=$(_topo_delayline_pid) || return 0
+  _topo_stop_pids "$p"
 }
 
 # _topo_delayline_ensure HALF_US: jitsu-delayline runs for every client link with this
@@ -304,22 +337,14 @@ _topo_list_clients() {
   done
 }
 
-# _topo_del_ns NS: stop what still runs inside (SIGTERM, 2 s, SIGKILL), then delete it.
+# _topo_del_ns NS: stop what still runs inside (SIGTERM, 2 s, SIGKILL) and wait until it
+# has finished exiting (see _topo_proc_running), then delete the namespace.
 _topo_del_ns() {
-  local ns=$1 pids i
+  local ns=$1 pids
   _topo_ns_exists "$ns" || return 0
   pids=$(ip netns pids "$ns" 2> /dev/null)
-  if [ -n "$pids" ]; then
-    # shellcheck disable=SC2086
-    kill -TERM $pids 2> /dev/null
-    for ((i = 0; i < 40; i++)); do
-      pids=$(ip netns pids "$ns" 2> /dev/null)
-      [ -z "$pids" ] && break
-      sleep 0.05
-    done
-    # shellcheck disable=SC2086
-    [ -n "$pids" ] && kill -KILL $pids 2> /dev/null
-  fi
+  # shellcheck disable=SC2086  # one word per pid
+  [ -z "$pids" ] || _topo_stop_pids $pids
   ip netns del "$ns"
 }
 
@@ -419,6 +444,9 @@ topo_down() {
   [[ $TOPO_PREFIX =~ ^[A-Za-z0-9_][A-Za-z0-9_-]{0,30}$ ]] ||
     { _topo_err "bad prefix '$TOPO_PREFIX'"; return 2; }
   local removed=() ns
+  # The delay line first, waited for until it has exited (it runs in the router
+  # namespace; callers check right after that none of theirs is left).
+  _topo_ns_exists "$(topo_router_ns)" && _topo_delayline_stop
   for ns in $(_topo_list_clients) "$(topo_router_ns)" "$(topo_host_ns)"; do
     _topo_ns_exists "$ns" || continue
     _topo_del_ns "$ns" && removed+=("$ns") || _topo_err "could not delete $ns"

@@ -24,7 +24,7 @@ DNS_PID=""
 EXTRA_PIDS=()
 DNS_ARGS=()
 E2E_DNS_NAME_SUFFIX=e2e.test
-E2E_DELAYLINES=()  # the jitsu-delayline processes of our topologies (router namespace)
+E2E_DELAYLINES=()  # the jitsu-delayline processes of our topologies (proc_identity)
 
 CHECK_TAG=$E2E_TAG
 . "$E2E_SRC/tests/support/checks.sh"
@@ -56,7 +56,8 @@ e2e_topology() {  # e2e_topology CLIENTS RTT_MS
   topo_up > "$WORK/topology.log" 2>&1 || { cat "$WORK/topology.log"; die "topology did not come up"; }
   local p
   for p in $(ip netns pids "$P-router" 2> /dev/null); do
-    [ "$(cat "/proc/$p/comm" 2> /dev/null)" = jitsu-delayline ] && E2E_DELAYLINES+=("$p")
+    [ "$(cat "/proc/$p/comm" 2> /dev/null)" = jitsu-delayline ] &&
+      E2E_DELAYLINES+=("$(proc_identity "$p")")
   done
 }
 
@@ -223,20 +224,24 @@ e2e_cleanup() {
   rm -rf "$WORK"
 }
 
-# After e2e_cleanup: nothing of this test may be left.
+# After e2e_cleanup: nothing of this test may be left. Process checks poll for up to
+# 5 s: a process can linger a few ms to 100 ms while it exits (its sockets closing) after
+# it has left the namespace topo_down waited on.
+no_pid_of_ours() { [ -z "$(our_pids)" ]; }
 e2e_assert_clean() {
-  local left
+  local left id
   left=$(compgen -G "/run/netns/$P*" | tr "\n" " ")
   check "no namespace left${left:+ ($left)}" test -z "$left"
+  wait_until 5 no_pid_of_ours
   left=$(our_pids | tr '\n' ' ')
   check "no process left${left:+ ($left)}" test -z "$left"
   left=$(ss -xlpn 2> /dev/null | grep -F "$WORK" || true)
   check "no listening socket left${left:+ ($left)}" test -z "$left"
   check "work directory removed" test ! -e "$WORK"
-  local p
+  wait_until 5 none_running "${E2E_DELAYLINES[@]}"
   left=""
-  for p in "${E2E_DELAYLINES[@]}"; do
-    [ "$(cat "/proc/$p/comm" 2> /dev/null)" = jitsu-delayline ] && left+="$p "
+  for id in "${E2E_DELAYLINES[@]}"; do
+    proc_running "$id" && left+="${id%%:*} "
   done
   check "no jitsu-delayline of ours left (${#E2E_DELAYLINES[@]} ran)${left:+: $left}" test -z "$left"
 }

@@ -59,6 +59,7 @@ check "no jitsu-dns/jitsu-netvm/synjitsu/jitsu-xenstored of the bench left${left
 no_delayline() {  # the topology's delay line (by its --name), zombies not yet reaped aside
   ! ps -eo stat=,args= | awk -v p="--name $P " '$1 !~ /^Z/ && index($0, p)' | grep -q jitsu-delayline
 }
+for _ in $(seq 250); do no_delayline && break; sleep 0.02; done  # up to 5 s: it may still be exiting
 check "no jitsu-delayline of $P left" no_delayline
 after_tmp=$(ls -d /tmp/jitsu-connect-latency-"$P".* 2> /dev/null | sort)
 check "no work directory left in /tmp" test "$before_tmp" = "$after_tmp"

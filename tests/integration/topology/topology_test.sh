@@ -17,6 +17,7 @@ done
 # Fail fast: without the delay line (kernels without sch_netem) nothing below can work.
 [ -x "$JITSU_BIN/jitsu-delayline" ] || { echo "FAIL: $JITSU_BIN/jitsu-delayline is not built"; exit 1; }
 
+. "$src/tests/support/checks.sh"  # proc_identity, proc_running (its log/check are replaced below)
 P=tp$$        # the main topology
 Q=tq$$        # the failure / interruption runs
 failures=0
@@ -114,6 +115,27 @@ check "down exits 0" test $? = 0
 check "down removed everything" nothing_of $P
 "$topo" status --prefix $P > /dev/null; check "status exits 1 when down" test $? = 1
 "$topo" down --prefix $P > /dev/null; check "down with nothing there exits 0" test $? = 0
+
+# --- the library in this shell: topo_down returns only once the delay line has exited.
+# It leaves its namespace early in its exit, then closes its packet sockets (seen up to
+# 100 ms in state D); a check right after must not find it. Three rounds, no polling
+# (without the wait, 7 of 10 rounds found it). ---
+(
+  . "$src/scripts/lib/topology.sh"
+  TOPO_PREFIX=$Q TOPO_CLIENTS=2 TOPO_RTT_MS=2
+  for round in 1 2 3; do
+    topo_up > /dev/null 2>&1 || { echo "round $round: topo_up failed"; exit 1; }
+    dl=""
+    for p in $(ip netns pids "$Q-router"); do
+      [ "$(cat "/proc/$p/comm" 2> /dev/null)" = jitsu-delayline ] && dl=$(proc_identity "$p")
+    done
+    [ -n "$dl" ] || { echo "round $round: no delay line ran"; exit 1; }
+    topo_down > /dev/null 2>&1 || { echo "round $round: topo_down failed"; exit 1; }
+    ! proc_running "$dl" || { echo "round $round: delay line ${dl%%:*} still running after topo_down"; exit 1; }
+  done
+) > "/tmp/topology-test-$Q.out" 2>&1
+check "topo_down waits until the delay line has exited (3 rounds)" test $? = 0
+sed 's/^/  /' "/tmp/topology-test-$Q.out"; rm -f "/tmp/topology-test-$Q.out"
 
 # --- a failing step rolls back ---
 TOPO_FAIL_AT=client2 "$topo" up --prefix $Q --clients 3 > /dev/null 2>&1
