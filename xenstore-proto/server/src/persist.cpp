@@ -1,5 +1,9 @@
 // The journal: file I/O around persist_format (locking, appending, compaction).
+#include "xenstored/persist.h"
+
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,11 +12,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
-#include "xenstored/persist.h"
 
 namespace jitsu::xenstored {
 
@@ -87,7 +86,15 @@ std::unique_ptr<journal> journal::open(const options& opts, store& loaded) {
         loaded = store{};
     } else {
         try {
-            loaded = persist_format::load(bytes);
+            persist_format::torn_tail torn;
+            loaded = persist_format::load(bytes, &torn);
+            if (torn.present > 0) {
+                spdlog::warn(
+                    "{}: dropped an incomplete last record at offset {} ({} of {} bytes "
+                    "present): a write cut short, never acknowledged; the file is rewritten "
+                    "without it",
+                    opts.path, torn.offset, torn.present, torn.announced);
+            }
         } catch (const persist_error& e) {
             throw persist_error(fmt::format("refusing {}: {}", opts.path, e.what()));
         }

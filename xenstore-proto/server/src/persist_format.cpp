@@ -1,9 +1,9 @@
 // The persist file's encoding: records, ops, snapshots, and strict loading.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "xenstore/wire.h"
 #include "xenstored/path.h"
@@ -46,7 +46,7 @@ void encode_node(std::string& out, std::string_view path, const node& n) {
 
 // Bounds-checked reader over one record's payload.
 class reader {
-public:
+  public:
     explicit reader(std::string_view data) : data_(data) {}
     bool empty() const { return data_.empty(); }
     bool u8(char& c) {
@@ -72,7 +72,7 @@ public:
         return true;
     }
 
-private:
+  private:
     std::string_view data_;
 };
 
@@ -162,7 +162,8 @@ std::string snapshot(const store& s) {
         if (n == nullptr) continue;
         encode_node(payload, path, *n);
         std::vector<std::string> kids;
-        for_each_child(n->children, [&](std::string_view c) { kids.push_back(child_path(path, c)); });
+        for_each_child(n->children,
+                       [&](std::string_view c) { kids.push_back(child_path(path, c)); });
         for (auto it = kids.rbegin(); it != kids.rend(); ++it) stack.push_back(std::move(*it));
         if (payload.size() >= record_target) {
             append_record(payload, file);
@@ -173,7 +174,26 @@ std::string snapshot(const store& s) {
     return file;
 }
 
-store load(std::string_view bytes) {
+namespace {
+
+// Whether some prefix of `present` has checksum `crc`: then the record's length field was
+// damaged (the whole payload is there, followed by more bytes), which is corruption, not
+// a write cut short. A cut write holds a strict prefix of a payload whose checksum covers
+// all of it, so no prefix matches (but by a 2^-32 chance per byte, which refuses a file
+// that could have loaded: the safe side).
+bool some_prefix_has_crc(std::string_view present, std::uint32_t crc) {
+    std::uint32_t c = 0xFFFFFFFFu;
+    if ((c ^ 0xFFFFFFFFu) == crc) return true;
+    for (unsigned char b : present) {
+        c = crc_table[(c ^ b) & 0xFF] ^ (c >> 8);
+        if ((c ^ 0xFFFFFFFFu) == crc) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+store load(std::string_view bytes, torn_tail* dropped) {
     if (bytes.size() < magic.size() || bytes.substr(0, magic.size()) != magic) {
         throw persist_error("not a jitsu-xenstored store (bad magic)");
     }
@@ -182,13 +202,23 @@ store load(std::string_view bytes) {
     while (off < bytes.size()) {
         const std::size_t left = bytes.size() - off;
         if (left < record_header_size) {
-            throw persist_error(fmt::format("torn record header at offset {}", off));
+            if (dropped == nullptr) {
+                throw persist_error(fmt::format("torn record header at offset {}", off));
+            }
+            *dropped = torn_tail{off, record_header_size, left};
+            break;
         }
         const std::uint32_t len = get_u32(bytes.substr(off, 4));
         const std::uint32_t crc = get_u32(bytes.substr(off + 4, 4));
         if (len > left - record_header_size) {
-            throw persist_error(fmt::format("torn record at offset {} ({} bytes announced, {} present)",
-                                            off, len, left - record_header_size));
+            const std::string_view present = bytes.substr(off + record_header_size);
+            if (dropped == nullptr || some_prefix_has_crc(present, crc)) {
+                throw persist_error(fmt::format(
+                    "torn record at offset {} ({} bytes announced, {} present){}", off, len,
+                    present.size(), dropped == nullptr ? "" : ": its length field is damaged"));
+            }
+            *dropped = torn_tail{off, record_header_size + len, left};
+            break;
         }
         const std::string_view payload = bytes.substr(off + record_header_size, len);
         if (crc32c(payload) != crc) {

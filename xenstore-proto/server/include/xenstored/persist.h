@@ -17,9 +17,14 @@
 // fresh file (temporary file, fsync, rename over FILE, fsync of the directory): an
 // atomic replace, so FILE is always either the old or the new complete state.
 //
-// Loading refuses (persist_error, one line) a file with a bad magic, a torn or
-// checksum-failing record, a malformed op, or a tree that does not hold together:
-// nothing is ever half-loaded. A missing file starts the initial tree. A lock on
+// Loading refuses (persist_error, one line) a file with a bad magic, a checksum-failing
+// record, a malformed op, or a tree that does not hold together: nothing is ever
+// half-loaded. One exception, when opening the journal: an incomplete *last* record (the
+// file ends inside its header or payload: a write cut short by kill -9 or a full disk)
+// was never acknowledged, since replies wait for the write; it is dropped, logged, and
+// the file rewritten without it. A record whose length field points past the end while
+// its full payload is present (some prefix matches its checksum) is damage, not a cut
+// write, and is refused. A missing file starts the initial tree. A lock on
 // FILE.lock keeps two servers off one file.
 #pragma once
 
@@ -37,7 +42,7 @@
 namespace jitsu::xenstored {
 
 class persist_error : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -54,13 +59,20 @@ void encode_ops(const store& s, const std::vector<std::string>& paths, std::stri
 void append_record(std::string_view payload, std::string& out);
 // A whole file holding the tree `s`.
 std::string snapshot(const store& s);
-// Parses a whole file. Throws persist_error.
-store load(std::string_view bytes);
+// An incomplete last record that load() dropped.
+struct torn_tail {
+    std::size_t offset = 0;     // where the record starts
+    std::size_t announced = 0;  // its size as announced (header + payload)
+    std::size_t present = 0;    // the bytes of it in the file
+};
+// Parses a whole file. Throws persist_error. With `dropped`, an incomplete last record is
+// dropped (and described there) instead of refused.
+store load(std::string_view bytes, torn_tail* dropped = nullptr);
 
 }  // namespace persist_format
 
 class journal final : public persistence {
-public:
+  public:
     struct options {
         std::string path;
         bool fsync_each = false;                  // fdatasync after every record
@@ -83,7 +95,7 @@ public:
     std::uint64_t records() const { return records_; }
     std::uint64_t compactions() const { return compactions_; }
 
-private:
+  private:
     explicit journal(options opts) : opts_(std::move(opts)) {}
     enum class snapshot_result { ok, not_replaced, lost_file };
     snapshot_result write_snapshot(const store& s);
