@@ -79,7 +79,8 @@ parsed_options parse_options(int argc, const char* const* argv) {
         ->group(quotas)->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("-Q,--quota", quota_settings,
                    "WHAT=N, WHAT one of nodes, watches, transactions, outstanding, "
-                   "transaction-nodes, node-size, path-max, permissions, output-limit. "
+                   "transaction-nodes, node-size, path-max, permissions, output-limit, "
+                   "connections (per unprivileged domain, default 64). "
                    "Repeatable (outstanding: replies a client may leave unread before the "
                    "server stops reading it, default 20; transaction-nodes: nodes one "
                    "transaction of an unprivileged domain may touch, default 1024)")

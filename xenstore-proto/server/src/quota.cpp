@@ -10,7 +10,7 @@ namespace jitsu::xenstored {
 
 namespace {
 
-constexpr std::array<quota_field, 9> fields{{
+constexpr std::array<quota_field, 10> fields{{
     {"nodes", &quota_config::nodes_per_domain, "Nodes per domain"},
     {"watches", &quota_config::watches, "Watches per connection"},
     {"transactions", &quota_config::transactions, "Transactions per connection"},
@@ -22,6 +22,8 @@ constexpr std::array<quota_field, 9> fields{{
     {"permissions", &quota_config::perms_per_node, "Max. number of permissions per node"},
     {"output-limit", &quota_config::output_limit,
      "Max. bytes queued for a connection before it is dropped"},
+    {"connections", &quota_config::connections_per_domain,
+     "Connections open at once per unprivileged domain"},
 }};
 
 }  // namespace

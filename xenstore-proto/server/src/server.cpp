@@ -1,22 +1,25 @@
 #include "xenstored/server.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <csignal>
-#include <cstring>
-#include <filesystem>
-#include <set>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include <boost/asio/steady_timer.hpp>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
 
 #include "xenstored/connection.h"
 #include "xenstored/core.h"
@@ -48,7 +51,19 @@ struct listener {
     stream::acceptor acceptor;
     ino_t inode = 0;
     bool created = false;
+    // Not accepting: its domain is at its connection quota (resumed when one closes), or
+    // the process is out of file descriptors (resumed by backoff).
+    bool paused = false;
+    std::unique_ptr<asio::steady_timer> backoff;
 };
+
+// Errors that say "no resources now": accepting again at once would fail the same way
+// and spin, so the listener waits a little.
+bool out_of_resources(const boost::system::error_code& ec) {
+    return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+           ec == asio::error::no_memory ||
+           ec == boost::system::error_code(ENFILE, boost::system::system_category());
+}
 
 }  // namespace
 
@@ -65,19 +80,43 @@ struct server::impl final : connection_owner {
     asio::signal_set signals{io};
     std::vector<std::unique_ptr<listener>> listeners;
     std::set<std::shared_ptr<connection>> connections;
+    std::map<std::uint32_t, std::uint32_t> domain_connections;  // open, per unprivileged domid
+    std::uint64_t unprivileged_connections = 0;
+    // File descriptors unprivileged domains may hold together: the open-files limit less a
+    // reserve, so that domains can never take the descriptors dom0's socket needs.
+    std::uint64_t unprivileged_budget = 0;
+    // The accept-failure log is rate-limited: one line per interval, with a count.
+    std::chrono::steady_clock::time_point accept_log_next{};
+    std::uint64_t accept_failures_unlogged = 0;
     bool pid_file_written = false;
     int exit_code = 0;
     bool stopping = false;
 
     void open_listener(const listen_spec& spec);
     void accept(listener& l);
+    void accept_failed(listener& l, const boost::system::error_code& ec);
+    bool at_quota(const listener& l) const;
     void stop_all(int code);
     void cleanup();
 
-    void connection_closed(const std::shared_ptr<connection>& c) override { connections.erase(c); }
+    void connection_closed(const std::shared_ptr<connection>& c) override {
+        if (connections.erase(c) == 0) return;
+        const std::uint32_t domid = c->client().domid();
+        if (domid == 0) return;
+        auto it = domain_connections.find(domid);
+        if (it != domain_connections.end() && --it->second == 0) domain_connections.erase(it);
+        --unprivileged_connections;
+        for (auto& l : listeners) {
+            if (l->paused && !l->backoff && l->spec.domid != 0 && !at_quota(*l)) {
+                l->paused = false;
+                accept(*l);
+            }
+        }
+    }
     void fatal_error() override {
-        spdlog::critical("persisting the store failed; stopping (no reply of the failed batch "
-                         "was sent)");
+        spdlog::critical(
+            "persisting the store failed; stopping (no reply of the failed batch "
+            "was sent)");
         stop_all(1);
     }
 };
@@ -106,7 +145,7 @@ void server::impl::open_listener(const listen_spec& spec) {
         }
         ::unlink(path.c_str());  // stale, from a server that did not exit cleanly
     }
-    auto l = std::make_unique<listener>(listener{spec, stream::acceptor(io), 0, false});
+    auto l = std::make_unique<listener>(listener{spec, stream::acceptor(io), 0, false, false, {}});
     boost::system::error_code ec;
     l->acceptor.open(stream(), ec);
     if (!ec) l->acceptor.bind(stream::endpoint(path), ec);
@@ -117,18 +156,59 @@ void server::impl::open_listener(const listen_spec& spec) {
     listeners.push_back(std::move(l));
 }
 
+bool server::impl::at_quota(const listener& l) const {
+    if (l.spec.domid == 0) return false;
+    if (unprivileged_connections >= unprivileged_budget) return true;
+    auto it = domain_connections.find(l.spec.domid);
+    return it != domain_connections.end() && it->second >= state->quotas().connections_per_domain;
+}
+
 void server::impl::accept(listener& l) {
+    if (at_quota(l)) {
+        l.paused = true;  // connection_closed resumes it
+        return;
+    }
     l.acceptor.async_accept([this, &l](boost::system::error_code ec, stream::socket sock) {
         if (stopping) return;
         if (!ec) {
             auto c = std::make_shared<connection>(std::move(sock), *handler, l.spec.domid, *this);
             connections.insert(c);
+            if (l.spec.domid != 0) {
+                ++domain_connections[l.spec.domid];
+                ++unprivileged_connections;
+            }
             c->start();
         } else if (ec == asio::error::operation_aborted) {
             return;
         } else {
-            spdlog::warn("accept on {}: {}", l.spec.path, ec.message());
+            accept_failed(l, ec);
+            return;
         }
+        accept(l);
+    });
+}
+
+// Out of file descriptors (or memory), accepting at once would fail again: each listener
+// waits 100 ms (others, dom0's among them, go on as their own accepts allow). Logged at
+// most once per 5 s, with how many failures the line stands for.
+void server::impl::accept_failed(listener& l, const boost::system::error_code& ec) {
+    using namespace std::chrono_literals;
+    ++accept_failures_unlogged;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= accept_log_next) {
+        spdlog::warn("accept on {}: {} ({} failure(s) since the last such line){}", l.spec.path,
+                     ec.message(), accept_failures_unlogged,
+                     out_of_resources(ec) ? "; pausing 100 ms" : "");
+        accept_failures_unlogged = 0;
+        accept_log_next = now + 5s;
+    }
+    l.paused = true;
+    if (!l.backoff) l.backoff = std::make_unique<asio::steady_timer>(io);
+    l.backoff->expires_after(out_of_resources(ec) ? 100ms : 10ms);
+    l.backoff->async_wait([this, &l](boost::system::error_code wait_ec) {
+        l.backoff.reset();
+        if (wait_ec || stopping) return;
+        l.paused = false;
         accept(l);
     });
 }
@@ -139,7 +219,10 @@ void server::impl::stop_all(int code) {
     exit_code = code;
     boost::system::error_code ignored;
     signals.cancel(ignored);
-    for (auto& l : listeners) l->acceptor.close(ignored);
+    for (auto& l : listeners) {
+        l->acceptor.close(ignored);
+        if (l->backoff) l->backoff->cancel();
+    }
     auto all = connections;
     for (const auto& c : all) c->stop();
     connections.clear();
@@ -186,6 +269,20 @@ void server::start() {
     if (m.persist) m.state->set_persistence(m.persist.get());
     m.handler = std::make_unique<request_handler>(*m.state);
 
+    // Open files: the soft limit raised to the hard one, then a reserve kept from domains
+    // for dom0's connections, the listeners, the journal and the logs.
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0) {
+        if (files.rlim_cur < files.rlim_max) {
+            files.rlim_cur = files.rlim_max;
+            ::setrlimit(RLIMIT_NOFILE, &files);
+            ::getrlimit(RLIMIT_NOFILE, &files);
+        }
+        const std::uint64_t limit = files.rlim_cur == RLIM_INFINITY ? 1u << 20 : files.rlim_cur;
+        const std::uint64_t reserve = std::max<std::uint64_t>(limit / 4, 64);
+        m.unprivileged_budget = limit > reserve ? limit - reserve : 0;
+    }
+
     m.open_listener({m.cfg.socket_path, 0});
     for (const auto& spec : m.cfg.domain_sockets) m.open_listener(spec);
 
@@ -212,8 +309,9 @@ void server::start() {
     for (auto& l : m.listeners) m.accept(*l);
 
     spdlog::info("serving on {}{}{}", m.cfg.socket_path,
-                 m.cfg.domain_sockets.empty() ? "" : fmt::format(" (+{} domain sockets)",
-                                                                 m.cfg.domain_sockets.size()),
+                 m.cfg.domain_sockets.empty()
+                     ? ""
+                     : fmt::format(" (+{} domain sockets)", m.cfg.domain_sockets.size()),
                  m.persist ? fmt::format(", persisting to {}", m.cfg.persist_path) : "");
 }
 

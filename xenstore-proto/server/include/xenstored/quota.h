@@ -39,6 +39,10 @@ struct quota_config {
     // Bytes of replies and watch events queued for one connection; a client that reads
     // so slowly that this is exceeded is disconnected.
     std::uint32_t output_limit = 4 * 1024 * 1024;
+    // Connections open at once from one unprivileged domain (over all its sockets): at
+    // this many the server stops accepting on that domain's sockets until one closes
+    // (the kernel's backlog holds the rest). dom0's socket is never capped.
+    std::uint32_t connections_per_domain = 64;
 };
 
 // One settable quota, for XS_CONTROL "quota" and the --quota flag.

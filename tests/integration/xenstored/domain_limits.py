@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""Issue 11 item 3: one domain cannot exhaust jitsu-xenstored.
+  - connections per unprivileged domain are capped (-Q connections=N): the rest wait in
+    the kernel's backlog and are served as earlier ones close; other domains and dom0
+    are served meanwhile;
+  - out of file descriptors (EMFILE), the accept loop backs off instead of spinning, and
+    logs at most one line per 5 s; it accepts again once descriptors are free.
+Usage: domain_limits.py (JITSU_BIN in the environment)."""
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from robustness import Client, XS_GET_DOMAIN_PATH, fail  # noqa: E402
+
+SERVER_FILES = 300  # the server's open-files limit
+
+
+def answered(c, timeout):
+    """Sends GET_DOMAIN_PATH and waits up to `timeout` s for the reply."""
+    c.s.settimeout(timeout)
+    try:
+        return c.reply()[3].startswith(b"/local/domain/")
+    except (socket.timeout, EOFError, ConnectionResetError):
+        return False
+
+
+def ask(c):
+    c.send(XS_GET_DOMAIN_PATH, b"0\0")
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main():
+    xsd = os.path.join(os.environ["JITSU_BIN"], "jitsu-xenstored")
+    work = tempfile.mkdtemp(prefix="xsd-limits.")
+    sock, d5, d6 = (os.path.join(work, n) for n in ("sock", "d5", "d6"))
+    logpath = os.path.join(work, "log")
+    log = open(logpath, "w")
+
+    def limit_files():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (SERVER_FILES, SERVER_FILES))
+
+    # Our own side needs more descriptors than the server has.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    proc = subprocess.Popen([xsd, "--socket", sock, "--domain-socket", "5:" + d5,
+                             "--domain-socket", "6:" + d6, "-Q", "connections=4"],
+                            stdout=log, stderr=subprocess.STDOUT, preexec_fn=limit_files)
+    clients = []
+    try:
+        for _ in range(200):
+            if all(os.path.exists(p) for p in (sock, d5, d6)):
+                break
+            time.sleep(0.025)
+        else:
+            fail("server did not start")
+        time.sleep(0.05)
+        run(proc, sock, d5, d6, logpath, clients)
+        for c in clients:
+            c.close()
+        proc.send_signal(signal.SIGTERM)
+        if proc.wait(timeout=10) != 0:
+            fail("exit status %d after SIGTERM" % proc.returncode)
+    finally:
+        for c in clients:
+            c.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+        if os.environ.get("KEEP") is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run(proc, sock, d5, d6, logpath, clients):
+    # --- the per-domain cap ---
+    dom5 = [Client(d5) for _ in range(10)]  # connect() succeeds: the backlog takes them
+    clients.extend(dom5)
+    for c in dom5:
+        ask(c)
+    served = [c for c in dom5 if answered(c, 0.3)]
+    if len(served) != 4:
+        fail("domain 5 with connections=4: %d of 10 connections served" % len(served))
+    print("ok: domain 5 capped at 4 connections (6 wait in the backlog)")
+    other = Client(d6)
+    clients.append(other)
+    ask(other)
+    if not answered(other, 2):
+        fail("domain 6 not served while domain 5 is at its cap")
+    dom0 = Client(sock)
+    clients.append(dom0)
+    ask(dom0)
+    if not answered(dom0, 2):
+        fail("dom0 not served while domain 5 is at its cap")
+    print("ok: domain 6 and dom0 served meanwhile")
+    served[0].close()
+    waiting = [c for c in dom5 if c not in served]
+    if sum(1 for c in waiting if answered(c, 0.5)) != 1:
+        fail("closing one of domain 5's connections did not let exactly one waiting one in")
+    print("ok: a closed connection lets one waiting connection of domain 5 in")
+    for c in dom5:
+        c.close()
+
+    # --- out of descriptors: back off, do not spin ---
+    before_lines = sum(1 for line in open(logpath) if "accept on" in line)
+    flood = []
+    for _ in range(SERVER_FILES + 100):
+        c = Client(sock)
+        flood.append(c)
+    clients.extend(flood)
+    time.sleep(0.5)  # the server accepts until it runs out, then backs off
+    cpu0 = cpu_seconds(proc.pid)
+    time.sleep(2.0)
+    cpu = cpu_seconds(proc.pid) - cpu0
+    lines = sum(1 for line in open(logpath) if "accept on" in line) - before_lines
+    print("measured: %.2f s of CPU in 2 s while out of descriptors; %d 'accept on' log line(s)"
+          % (cpu, lines))
+    if cpu > 0.5:
+        fail("accept loop spins while out of descriptors (%.2f s CPU in 2 s)" % cpu)
+    if lines < 1 or lines > 2:
+        fail("%d accept log lines in 2.5 s (want 1 or 2: rate-limited)" % lines)
+    print("ok: EMFILE backs off (no spin, rate-limited log)")
+    for c in flood[:150]:
+        c.close()
+    late = flood[-1]  # waited in the backlog the whole time
+    ask(late)
+    if not answered(late, 3):
+        fail("a connection from the backlog was not served once descriptors were free")
+    fresh = Client(sock)
+    clients.append(fresh)
+    ask(fresh)
+    if not answered(fresh, 3):
+        fail("a new dom0 connection was not served once descriptors were free")
+    print("ok: serves again once descriptors are free")
+
+
+if __name__ == "__main__":
+    main()
