@@ -154,7 +154,21 @@ asio::awaitable<void> xenstore_state::scan_booting() {
 asio::awaitable<void> xenstore_state::check_ip(const ip_address& ip) {
     try {
         auto state = co_await client_.read(ip_root(ip));
-        if (state.ok() && *state == ip_managed_value) engine_.mark_managed(ip);
+        if (state.ok() && *state == ip_managed_value) {
+            engine_.mark_managed(ip);
+            co_return;
+        }
+        // Host replay: records already queued (by an earlier synjitsu run, before a
+        // restart) name ports to probe too; /ip/<ip>/<port> are those ports.
+        if (engine_.replay() != nullptr && engine_.replay()->probing(ip)) {
+            auto ports = co_await client_.directory(ip_root(ip));
+            for (const auto& name : ports.ok() ? *ports : std::vector<std::string>{}) {
+                const auto port = parse_decimal(name, 65535);
+                if (port && *port != 0) {
+                    engine_.replay()->add_port(ip, static_cast<std::uint16_t>(*port), now_());
+                }
+            }
+        }
     } catch (const std::exception& e) {
         spdlog::error("xenstore: reading {}: {}", ip_root(ip), e.what());
     }
