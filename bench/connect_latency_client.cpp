@@ -14,9 +14,10 @@
 //      (the response is read to its end, at most 64 KiB)
 //
 // Prints one line of key=value fields (ok=1|0, dns_ms, connect_ms, ttfb_ms, tcp_ms =
-// connect_ms - dns_ms, syn_retrans, status, ip, error) and exits 0 when the run
-// connected and got a status line, 1 otherwise, 2 on bad arguments. Every wait is
-// bounded by --timeout (whole run) and --dns-timeout.
+// connect_ms - dns_ms, syn_retrans, status, ip, error, and connected_unix_us: the
+// CLOCK_REALTIME moment connect() completed, to line up with other processes' logs, -1
+// if it did not) and exits 0 when the run connected and got a status line, 1 otherwise,
+// 2 on bad arguments. Every wait is bounded by --timeout (whole run) and --dns-timeout.
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <netinet/in.h>
@@ -76,6 +77,7 @@ struct result {
     bool ok = false;
     double dns_ms = -1, connect_ms = -1, ttfb_ms = -1;
     long syn_retrans = -1;
+    long long connected_unix_us = -1;
     int status = 0;
     std::string ip, error;
 };
@@ -166,6 +168,7 @@ void fetch(in_addr ip, std::uint16_t port, const std::string& host, clk::time_po
     }
     const bool writable = wait_for(s.get(), POLLOUT, deadline);
     const double connect_ms = ms_since(t0);
+    const auto connected_at = std::chrono::system_clock::now();
     tcp_info ti{};
     socklen_t tlen = sizeof ti;
     if (::getsockopt(s.get(), IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0)
@@ -178,6 +181,9 @@ void fetch(in_addr ip, std::uint16_t port, const std::string& host, clk::time_po
         return;
     }
     r.connect_ms = connect_ms;
+    r.connected_unix_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(connected_at.time_since_epoch())
+            .count();
 
     const std::string req = "GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
     if (::send(s.get(), req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
@@ -260,8 +266,9 @@ int main(int argc, char** argv) {
     const double tcp_ms = r.connect_ms >= 0 ? r.connect_ms - r.dns_ms : -1;
     std::printf(
         "ok=%d dns_ms=%.3f connect_ms=%.3f tcp_ms=%.3f ttfb_ms=%.3f syn_retrans=%ld status=%d "
-        "ip=%s error=%s\n",
+        "ip=%s error=%s connected_unix_us=%lld\n",
         r.ok ? 1 : 0, r.dns_ms, r.connect_ms, tcp_ms, r.ttfb_ms, r.syn_retrans, r.status,
-        r.ip.empty() ? "-" : r.ip.c_str(), r.error.empty() ? "-" : r.error.c_str());
+        r.ip.empty() ? "-" : r.ip.c_str(), r.error.empty() ? "-" : r.error.c_str(),
+        r.connected_unix_us);
     return r.ok ? 0 : 1;
 }

@@ -27,7 +27,7 @@
 #include "guest/packet_socket.h"
 #include "common/replay_frame.h"
 #include "guest/rtnl.h"
-#include "guest/take.h"
+#include "syn_take/take.h"
 #include "spdlog/spdlog.h"
 #include "xenstore/client.h"
 

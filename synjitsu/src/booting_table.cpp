@@ -25,6 +25,7 @@ std::size_t booting_table::upsert(const ip_address& ip, const mac_address& mac,
             e.state = vm_state::booting;
             e.since_ns = now_ns;
             e.announcements = 0;
+            e.announced = false;
         }
         e.source = source;
         return i;

@@ -73,6 +73,10 @@ classification classify_tcp(const parsed_frame& f, const booting_table& table) {
     const std::size_t i = table.find(*dst);
     if (i == booting_table::npos) return ignore(reason::not_booting, f);
     if (!table[i].active()) return ignore(reason::inactive, f);
+    if (table.exclusions() != 0) {
+        const four_tuple tuple{*dst, tcp.dst_port(), *f.src_ip(), tcp.src_port()};
+        if (table.excluded(tuple)) return ignore(reason::own_probe, f);
+    }
     packet::tcp_option_reader options = tcp.options();
     while (options.next()) {
     }
@@ -100,6 +104,7 @@ const char* to_string(reason r) {
         case reason::not_booting: return "not_booting";
         case reason::inactive: return "inactive";
         case reason::from_vm: return "from_vm";
+        case reason::own_probe: return "own_probe";
         case reason::not_interesting: return "not_interesting";
         case reason::short_frame: return "short_frame";
         case reason::bad_arp: return "bad_arp";

@@ -31,6 +31,9 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
     config cfg;
     std::vector<std::string> booting;
     double max_age_s = static_cast<double>(cfg.limits.max_age_ns) / 1e9;
+    double probe_interval_ms = static_cast<double>(cfg.host_replay.interval_ns) / 1e6;
+    double probe_timeout_ms = static_cast<double>(cfg.host_replay.attempt_timeout_ns) / 1e6;
+    double probe_give_up_s = static_cast<double>(cfg.host_replay.give_up_ns) / 1e9;
 
     auto* live = app.add_option("-i,--interface", cfg.interface,
                                 "Live: the bridge to attach to (e.g. br0)");
@@ -57,6 +60,19 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
     app.add_option("--max-vms", cfg.max_vms, "VMs served at once")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{65536}));
+    app.add_option("--probe-interval", probe_interval_ms,
+                   "Host replay: milliseconds between two probes of one port")
+        ->capture_default_str()
+        ->check(CLI::Range(1.0, 10000.0));
+    app.add_option("--probe-timeout", probe_timeout_ms,
+                   "Host replay: milliseconds before an unanswered probe is abandoned")
+        ->capture_default_str()
+        ->check(CLI::Range(1.0, 60000.0));
+    app.add_option("--probe-give-up", probe_give_up_s,
+                   "Host replay: seconds after registration without success before giving up "
+                   "(the queue is taken and dropped)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.01, 86400.0));
     app.add_flag("--dump-queue", cfg.dump_queue,
                  "Offline: print the queue (one line per SYN) instead of writing Xenstore")
         ->needs(offline);
@@ -91,6 +107,10 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
     }
     if (quiet > 0) cfg.verbosity = -1;
     cfg.limits.max_age_ns = static_cast<std::uint64_t>(std::llround(max_age_s * 1e9));
+    cfg.host_replay.interval_ns = static_cast<std::uint64_t>(std::llround(probe_interval_ms * 1e6));
+    cfg.host_replay.attempt_timeout_ns =
+        static_cast<std::uint64_t>(std::llround(probe_timeout_ms * 1e6));
+    cfg.host_replay.give_up_ns = static_cast<std::uint64_t>(std::llround(probe_give_up_s * 1e9));
     out.cfg = std::move(cfg);
     return out;
 }

@@ -1,22 +1,25 @@
-#include <algorithm>
-#include <chrono>
-#include <csignal>
-#include <memory>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
+#include <chrono>
+#include <csignal>
+#include <memory>
 
 #include "common/format.h"
 #include "synjitsu/engine.h"
 #include "synjitsu/netlink.h"
 #include "synjitsu/pcap_live.h"
 #include "synjitsu/runners.h"
+#include "synjitsu/tcp_prober.h"
 #include "synjitsu/xenstore_queue_store.h"
 #include "synjitsu/xenstore_state.h"
+#include "synjitsu/xenstore_taker.h"
 
 namespace jitsu::synjitsu {
 
@@ -37,6 +40,7 @@ class live_runner {
         : cfg_(cfg),
           link_(make_netlink_monitor(io_, cfg.interface)),
           announce_timer_(io_),
+          replay_timer_(io_),
           housekeeping_timer_(io_),
           shutdown_timer_(io_),
           signals_(io_, SIGINT, SIGTERM),
@@ -70,6 +74,7 @@ class live_runner {
         engine_ = std::make_unique<engine>(*port_, *store_, metrics_, cfg_.limits,
                                            random_isn_key(), cfg_.max_vms);
         engine_->on_schedule_changed([this] { arm_announcements(); });
+        enable_host_replay();
         for (const auto& b : cfg_.booting) {
             engine_->add_vm(b.ip, b.mac, vm_source::command_line, unix_now_ns());
         }
@@ -116,6 +121,57 @@ class live_runner {
     }
 
   private:
+    // Probes from this namespace on this loop, takes through this Xenstore client, a
+    // timer for the probe schedule (host_replay.h).
+    void enable_host_replay() {
+        prober_ = std::make_unique<tcp_prober>(
+            io_,
+            [this](probe_id id, probe_outcome outcome, std::error_code ec) {
+                engine_->replay()->on_probe_result(id, outcome, ec, unix_now_ns());
+            },
+            [this](const ip_address& ip, const mac_address& mac) {
+                if (const auto ec = link_->hint_neighbour(ip, mac); ec && !warned_neighbour_) {
+                    spdlog::warn(
+                        "{}: cannot hint the neighbour cache with {} -> {} ({}): "
+                        "probes may wait for ARP",
+                        cfg_.interface, ip, mac, ec.message());
+                    warned_neighbour_ = true;
+                }
+            });
+        taker_ = std::make_unique<xenstore_taker>(
+            *client_, [this](std::uint64_t ticket, take_outcome&& outcome) {
+                engine_->replay()->on_take_done(ticket, std::move(outcome), unix_now_ns());
+            });
+        engine_->enable_host_replay(*prober_, *taker_, cfg_.host_replay);
+        engine_->replay()->on_schedule_changed([this] { rearm_host_replay_soon(); });
+    }
+
+    // After the current handler: host_replay reports a change in the middle of one.
+    void rearm_host_replay_soon() {
+        if (replay_rearm_posted_) return;
+        replay_rearm_posted_ = true;
+        asio::post(io_, [this] {
+            replay_rearm_posted_ = false;
+            arm_host_replay();
+        });
+    }
+
+    void arm_host_replay() {
+        if (stopping_) return;
+        const auto next = engine_->replay()->next_wakeup();
+        if (!next) {
+            replay_timer_.cancel();
+            return;
+        }
+        const std::uint64_t now = unix_now_ns();
+        replay_timer_.expires_after(std::chrono::nanoseconds(*next > now ? *next - now : 0));
+        replay_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (ec) return;  // re-armed or shutting down
+            engine_->replay()->on_tick(unix_now_ns());
+            arm_host_replay();
+        });
+    }
+
     bool connect_xenstore(const std::string& path) {
         std::error_code ec = make_error_code(xenstore::client_errc::not_connected);
         bool done = false;
@@ -200,6 +256,8 @@ class live_runner {
         port_->stop();
         syn_port_->stop();
         announce_timer_.cancel();
+        replay_timer_.cancel();
+        prober_->cancel_all();
         housekeeping_timer_.cancel();
         signals_.cancel();
         usr1_.cancel();
@@ -230,15 +288,21 @@ class live_runner {
     std::unique_ptr<pcap_live> syn_port_;  // SYNs
     std::unique_ptr<xenstore::client> client_;
     std::unique_ptr<xenstore_queue_store> store_;
+    // Before engine_: its host replay holds references to them.
+    std::unique_ptr<tcp_prober> prober_;
+    std::unique_ptr<xenstore_taker> taker_;
     std::unique_ptr<engine> engine_;
     std::unique_ptr<xenstore_state> state_;
     asio::steady_timer announce_timer_;
+    asio::steady_timer replay_timer_;
     asio::steady_timer housekeeping_timer_;
     asio::steady_timer shutdown_timer_;
     asio::signal_set signals_;
     asio::signal_set usr1_;
     bool link_up_ = true;
     bool stopping_ = false;
+    bool replay_rearm_posted_ = false;
+    bool warned_neighbour_ = false;
     int exit_code_ = exit_ok;
 };
 

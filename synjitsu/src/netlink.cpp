@@ -1,16 +1,19 @@
 #include "synjitsu/netlink.h"
 
+#include <linux/neighbour.h>
 #include <net/if.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
+#include <netlink/route/neighbour.h>
 #include <netlink/socket.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <stdexcept>
 
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <spdlog/spdlog.h>
+#include "common/format.h"
 
 namespace jitsu::synjitsu {
 
@@ -77,6 +80,40 @@ class netlink_monitor final : public link_monitor {
         nl_socket_set_nonblocking(event_sock_.get());
         events_fd_.assign(::dup(nl_socket_get_fd(event_sock_.get())));
         wait();
+    }
+
+    std::error_code hint_neighbour(const ip_address& ip, const mac_address& mac) override {
+        const auto link = query();
+        if (!link) return std::make_error_code(std::errc::no_such_device);
+        rtnl_neigh* n = rtnl_neigh_alloc();
+        if (n == nullptr) return std::make_error_code(std::errc::not_enough_memory);
+        nl_addr* dst = nullptr;
+        if (const auto* v4 = ip.if_v4()) {
+            const auto b = v4->bytes();
+            dst = nl_addr_build(AF_INET, b.data(), b.size());
+        } else {
+            dst = nl_addr_build(AF_INET6, ip.v6().bytes().data(), ip.v6().bytes().size());
+        }
+        nl_addr* ll = nl_addr_build(AF_LLC, mac.bytes().data(), mac.bytes().size());
+        int rc = -NLE_NOMEM;
+        if (dst != nullptr && ll != nullptr) {
+            rtnl_neigh_set_ifindex(n, link->ifindex);
+            rtnl_neigh_set_family(n, ip.is_v4() ? AF_INET : AF_INET6);
+            rc = rtnl_neigh_set_dst(n, dst);
+            if (rc >= 0) {
+                rtnl_neigh_set_lladdr(n, ll);
+                rtnl_neigh_set_state(n, NUD_STALE);
+                rc = rtnl_neigh_add(query_sock_.get(), n, NLM_F_CREATE | NLM_F_REPLACE);
+            }
+        }
+        if (ll != nullptr) nl_addr_put(ll);
+        if (dst != nullptr) nl_addr_put(dst);
+        rtnl_neigh_put(n);
+        if (rc < 0) {
+            spdlog::debug("netlink: neighbour hint {} -> {}: {}", ip, mac, nl_geterror(rc));
+            return std::make_error_code(std::errc::io_error);
+        }
+        return {};
     }
 
   private:

@@ -191,14 +191,18 @@ void syn_queue_writer::prune(std::uint64_t now_ns) {
     }
 }
 
-void syn_queue_writer::forget_ip(const ip_address& ip) {
+void syn_queue_writer::note_taken(const four_tuple& tuple) {
+    if (auto it = tuples_.find(tuple); it != tuples_.end()) it->second.written = true;
+}
+
+void syn_queue_writer::forget_ip(const ip_address& ip, bool hand_over) {
     // A transaction still running for one of these tuples completes as managed or as
     // a write the VM will take; it finds its tuple gone and forgets it. A tuple not yet
     // in the store is handed over when the VM has taken over (if its write still lands,
     // the VM sees the SYN twice, which TCP absorbs; a lost SYN costs the client 1 s).
     const vm_entry* vm = table_.lookup(ip);
     const bool taken_over =
-        vm != nullptr && (vm->state == vm_state::managed || vm->state == vm_state::up);
+        hand_over && vm != nullptr && (vm->state == vm_state::managed || vm->state == vm_state::up);
     for (auto it = tuples_.begin(); it != tuples_.end();) {
         if (it->first.local_ip == ip) {
             // Counted as before (not stored); the hand-over is counted by the engine.

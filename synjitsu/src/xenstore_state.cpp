@@ -1,12 +1,13 @@
 #include "synjitsu/xenstore_state.h"
 
-#include <set>
-#include <vector>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <spdlog/spdlog.h>
+#include <set>
+#include <vector>
 
+#include "common/booting_value.h"
 #include "common/format.h"
 #include "common/syn_queue.h"
 
@@ -18,17 +19,6 @@ using xenstore::result;
 namespace {
 const std::string booting_token = "synjitsu-booting";
 const std::string ip_token = "synjitsu-ip";
-
-// "  aa:bb:..\n" from a shell: tolerate surrounding whitespace, nothing else.
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
 }  // namespace
 
 xenstore_state::xenstore_state(xenstore::client& client, engine& eng, clock_fn now)
@@ -131,18 +121,23 @@ asio::awaitable<void> xenstore_state::scan_booting() {
                 spdlog::warn("xenstore: {}: not an address in Xenstore form, ignored", paths[i]);
                 continue;
             }
-            const auto& value = (*values)[i];
-            if (!value.ok()) continue;  // removed between directory and read
-            const auto mac = mac_address::parse(trim(*value));
-            if (!mac || mac->is_multicast() || mac->is_zero()) {
+            const auto& text = (*values)[i];
+            if (!text.ok()) continue;  // removed between directory and read
+            auto parsed = parse_booting_value(*text);
+            if (auto* bad = std::get_if<booting_value_error>(&parsed)) {
                 ++engine_.stats().bad_xenstore_values;
-                spdlog::warn("xenstore: {} = '{}': not a unicast MAC, ignored", paths[i], *value);
+                spdlog::warn("xenstore: {} = '{}': {}, ignored", paths[i],
+                             text->substr(0, max_booting_value_length), bad->reason);
                 continue;
             }
+            const auto& value = std::get<booting_value>(parsed);
             present.insert(*ip);
             const vm_entry* known = engine_.table().lookup(*ip);
-            if (known != nullptr && known->mac == *mac) continue;
-            if (engine_.add_vm(*ip, *mac, vm_source::xenstore, now_())) added.push_back(*ip);
+            const bool is_new = known == nullptr || known->mac != value.mac;
+            // Known ones too: a changed replay mode or new ports= hints take effect.
+            if (engine_.add_vm(*ip, value, vm_source::xenstore, now_()) && is_new) {
+                added.push_back(*ip);
+            }
         }
         // Xenstore entries that went away (command-line ones stay).
         std::vector<ip_address> gone;
@@ -159,7 +154,21 @@ asio::awaitable<void> xenstore_state::scan_booting() {
 asio::awaitable<void> xenstore_state::check_ip(const ip_address& ip) {
     try {
         auto state = co_await client_.read(ip_root(ip));
-        if (state.ok() && *state == ip_managed_value) engine_.mark_managed(ip);
+        if (state.ok() && *state == ip_managed_value) {
+            engine_.mark_managed(ip);
+            co_return;
+        }
+        // Host replay: records already queued (by an earlier synjitsu run, before a
+        // restart) name ports to probe too; /ip/<ip>/<port> are those ports.
+        if (engine_.replay() != nullptr && engine_.replay()->probing(ip)) {
+            auto ports = co_await client_.directory(ip_root(ip));
+            for (const auto& name : ports.ok() ? *ports : std::vector<std::string>{}) {
+                const auto port = parse_decimal(name, 65535);
+                if (port && *port != 0) {
+                    engine_.replay()->add_port(ip, static_cast<std::uint16_t>(*port), now_());
+                }
+            }
+        }
     } catch (const std::exception& e) {
         spdlog::error("xenstore: reading {}: {}", ip_root(ip), e.what());
     }

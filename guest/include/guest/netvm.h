@@ -11,7 +11,7 @@
 //   2. wait boot_delay (emulates a unikernel's boot time);
 //   3. start CMD inside the namespace, in its own process group;
 //   4. poll (sock_diag) until something listens on listen_port (or any TCP port);
-//   5. at once: attach the outer end to the bridge; take the queued SYNs (guest/take.h,
+//   5. at once: attach the outer end to the bridge; take the queued SYNs (syn_take/take.h,
 //      one Xenstore transaction, marks /ip/<ip> managed); pre-seed the VM's neighbour
 //      entry for each SYN's next hop (the client if on-link, else the gateway) with the
 //      captured source MAC; transmit each captured frame on the outer end (delivered

@@ -7,8 +7,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
+#include "common/booting_value.h"
 #include "common/ip_address.h"
 #include "common/mac_address.h"
 
@@ -38,6 +40,10 @@ struct vm_entry {
     std::uint64_t since_ns = 0;
     // Announcements already sent.
     std::uint8_t announcements = 0;
+    // Who replays the queue: the VM's stack, or synjitsu (host_replay.h).
+    replay_mode replay = replay_mode::guest;
+    // The VM's own ARP/NA was seen (host replay keeps serving it; logged once).
+    bool announced = false;
 
     bool active() const { return state == vm_state::booting; }
 };
@@ -78,9 +84,25 @@ class booting_table {
     auto begin() const { return entries_.begin(); }
     auto end() const { return entries_.end(); }
 
+    // The 4-tuples of synjitsu's own probe connections (host replay), seen from the VM
+    // (local = the VM's address and port): their SYNs are never queued. Kept by
+    // host_replay, bounded by it; the lookup neither allocates nor runs when empty.
+    // Counted: a port the kernel hands out again while the previous probe on it is still
+    // remembered stays excluded until both are forgotten.
+    void exclude(const four_tuple& tuple) { ++excluded_[tuple]; }
+    void unexclude(const four_tuple& tuple) {
+        const auto it = excluded_.find(tuple);
+        if (it != excluded_.end() && --it->second == 0) excluded_.erase(it);
+    }
+    bool excluded(const four_tuple& tuple) const {
+        return !excluded_.empty() && excluded_.count(tuple) != 0;
+    }
+    std::size_t exclusions() const { return excluded_.size(); }
+
   private:
     std::size_t capacity_;
     std::vector<vm_entry> entries_;
+    std::unordered_map<four_tuple, std::uint32_t> excluded_;
 };
 
 }  // namespace jitsu::synjitsu

@@ -30,6 +30,7 @@ enum class reason : std::uint8_t {
     not_booting,      // addressed to an IP synjitsu was not told about
     inactive,         // for a VM already managed / up
     from_vm,          // sent by the VM's MAC but not an announcement (e.g. its ARP probe)
+    own_probe,        // the SYN of synjitsu's own host-replay probe (booting_table::excluded)
     not_interesting,  // any other traffic (ARP replies, SYN/ACKs, UDP, other NDP, ...)
     // malformed
     short_frame,      // not even an Ethernet header

@@ -9,6 +9,7 @@
 
 #include "common/ip_address.h"
 #include "common/mac_address.h"
+#include "synjitsu/host_replay.h"
 #include "synjitsu/syn_queue_writer.h"
 
 namespace jitsu::synjitsu {
@@ -39,6 +40,8 @@ struct config {
     writer_limits limits{};
     // VMs served at once (--max-vms).
     std::size_t max_vms = 1024;
+    // Host replay bounds (--probe-interval, --probe-timeout, --probe-give-up).
+    host_replay_limits host_replay{};
     // Offline: print the queue instead of writing Xenstore (--dump-queue).
     bool dump_queue = false;
     // Prometheus text, rewritten every second (--metrics-file).

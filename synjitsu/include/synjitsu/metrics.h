@@ -16,6 +16,7 @@ struct metrics {
     std::uint64_t parse_failures = 0;    // malformed frames, counted and dropped
     std::uint64_t ignored_not_booting = 0;  // ARP/NS/SYN for an IP synjitsu does not serve
     std::uint64_t ignored_inactive = 0;     // ... for a VM already managed or up
+    std::uint64_t ignored_own_probes = 0;   // SYNs of synjitsu's own host-replay probes
     // ARP / NDP duty.
     std::uint64_t arp_requests_answered = 0;
     std::uint64_t neighbor_solicitations_answered = 0;
@@ -44,6 +45,18 @@ struct metrics {
     std::uint64_t vms_announced_up = 0;  // the VM's own ARP / NA seen
     std::uint64_t bad_xenstore_values = 0;  // unparsable booting node names / MACs
     std::uint64_t table_full = 0;           // VMs refused: booting table full
+    // Host replay (replay=host VMs, host_replay.h).
+    std::uint64_t probes_sent = 0;                // probe connections started (or tried)
+    std::uint64_t probes_accepted = 0;            // ... that completed the handshake
+    std::uint64_t probes_refused = 0;             // ... answered by RST (kernel up, not listening)
+    std::uint64_t probes_timed_out = 0;           // ... abandoned after --probe-timeout
+    std::uint64_t probes_failed = 0;              // ... any other error (no route, unreachable)
+    std::uint64_t host_replays = 0;               // queues taken and replayed by synjitsu
+    std::uint64_t host_replay_syns_injected = 0;  // taken SYNs sent to their VM
+    std::uint64_t host_replay_give_ups = 0;       // VMs given up after --probe-give-up
+    std::uint64_t host_replay_syns_dropped = 0;   // taken SYNs dropped by a give-up
+    std::uint64_t host_replay_cancelled = 0;      // entry removed / managed by another first
+    std::uint64_t host_replay_take_errors = 0;    // takes that failed (retried)
     // Capture (live): kernel drops reported by libpcap.
     std::uint64_t pcap_kernel_drops = 0;
     std::uint64_t pcap_interface_drops = 0;
@@ -52,6 +65,8 @@ struct metrics {
     std::uint64_t queued_tuples = 0;
     std::uint64_t pending_writes = 0;
     std::uint64_t link_up = 0;
+    std::uint64_t host_replay_vms = 0;   // VMs being probed
+    std::uint64_t probes_in_flight = 0;  // probe connections open now
 };
 
 struct metric_row {

@@ -1,15 +1,17 @@
 #pragma once
 // The interface synjitsu sits on, as the kernel sees it (libnl-3 route): index, MAC,
-// MTU, up/down, and change events on the Asio loop. Behind an interface so the live
-// runner can be tested without netlink.
+// MTU, up/down, and change events on the Asio loop; and the one change synjitsu makes
+// to its own namespace, a neighbour-cache hint for a VM it probes (host replay). Behind
+// an interface so the live runner can be tested without netlink.
 
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
 
-#include <boost/asio/io_context.hpp>
-
+#include "common/ip_address.h"
 #include "common/mac_address.h"
 
 namespace jitsu::synjitsu {
@@ -29,6 +31,12 @@ class link_monitor {
     virtual std::optional<link_info> query() = 0;
     // Calls `handler` on the loop for every change of the link (RTNLGRP_LINK).
     virtual void watch(change_handler handler) = 0;
+    // Tells the kernel that `ip` is at `mac` on this interface, as an unconfirmed entry
+    // (NUD_STALE, what it learns from a gratuitous ARP): a probe to a booting VM then
+    // leaves at once instead of waiting for an ARP reply the VM cannot give yet (and up
+    // to a second for the next ARP retry once it can). The kernel confirms or ages it
+    // as usual. synjitsu answers ARP for these IPs with the same MAC anyway.
+    virtual std::error_code hint_neighbour(const ip_address& ip, const mac_address& mac) = 0;
 };
 
 // libnl-3 implementation. Throws std::runtime_error if netlink cannot be opened.

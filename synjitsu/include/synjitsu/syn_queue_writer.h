@@ -72,7 +72,12 @@ class syn_queue_writer {
     void prune(std::uint64_t now_ns);
     // The VM is no longer served (managed, up, removed): forget its 4-tuples and drop
     // its waiting writes. Its records in the store are left for the VM to take.
-    void forget_ip(const ip_address& ip);
+    // `hand_over` = false: SYNs not in the store are dropped even if the VM took over (a
+    // host replay that gave up: the VM does not listen, the client had better retransmit).
+    void forget_ip(const ip_address& ip, bool hand_over = true);
+    // A take-over returned this 4-tuple's record (host replay): it was in the store, so
+    // forget_ip must not hand it over a second time, whatever its write's callback says.
+    void note_taken(const four_tuple& tuple);
 
     // Called when the store reports /ip/<ip> = managed.
     void on_managed(std::function<void(const ip_address&)> handler) {

@@ -1,9 +1,10 @@
 #pragma once
 // xenstore_state: which VMs are booting, from Xenstore. Watches /synjitsu/booting
-// (<ip> = MAC, written by jitsu-dns) and /ip (<ip> = managed, written by the guest).
+// (<ip> = "<mac>[ replay=host[ ports=P+P]]", common/booting_value.h, written by
+// jitsu-dns) and /ip (<ip> = managed, written by the guest or synjitsu's host replay).
 // A watch's initial event (also after a reconnect) triggers a full re-read, so what is
 // already there at start-up is served at once and a restart loses nothing.
-// Unparsable names or MACs are logged, counted (bad_xenstore_values) and ignored.
+// Unparsable names or values are logged, counted (bad_xenstore_values) and ignored.
 
 #include <cstdint>
 #include <functional>

@@ -91,14 +91,14 @@ metric() { awk -v n="synjitsu_$1" '$1 == n { print $2 }' "$WORK/synjitsu.prom" 2
 metric_is() { [ "$(metric "$1")" = "$2" ]; }
 metric_at_least() { local v; v=$(metric "$1"); [ -n "$v" ] && [ "$v" -ge "$2" ]; }
 # Ready = it logged that it watches /synjitsu/booting (its capture is open by then); the
-# metrics file comes up to a second later.
+# metrics file comes up to a second later. Arguments are added to synjitsu's command line.
 e2e_start_synjitsu() {
   rm -f "$WORK/synjitsu.prom"
   echo "--- synjitsu started $(date +%T.%N)" >> "$WORK/synjitsu.log"
   local from
   from=$(wc -l < "$WORK/synjitsu.log")
   nsenter --net="/run/netns/$HOST_NS" "$JITSU_BIN/synjitsu" --interface br0 \
-    --metrics-file "$WORK/synjitsu.prom" 2>> "$WORK/synjitsu.log" &
+    --metrics-file "$WORK/synjitsu.prom" "$@" 2>> "$WORK/synjitsu.log" &
   SJ_PID=$!
   sj_ready() { tail -n +$((from + 1)) "$WORK/synjitsu.log" | grep 'watching /synjitsu/booting' > /dev/null; }
   wait_until 5 sj_ready || die "synjitsu did not start"

@@ -13,7 +13,7 @@
 #include <set>
 
 #include "co_assert.h"
-#include "guest/take.h"
+#include "syn_take/take.h"
 #include "guest_test_support.h"
 
 namespace jitsu::guest {

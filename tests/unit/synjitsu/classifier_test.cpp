@@ -29,6 +29,8 @@ booting_table make_table() {
     t.upsert(*ip_address::parse("10.0.0.30"), *mac_address::parse("02:00:00:00:00:30"),
              vm_source::xenstore, 0);
     t.set_state(*ip_address::parse("10.0.0.30"), vm_state::managed);
+    // A host-replay probe in flight from 10.0.0.1:50000 to the VM's port 80.
+    t.exclude({test::vm_ip, 80, *ip_address::parse("10.0.0.1"), 50000});
     return t;
 }
 
@@ -40,19 +42,28 @@ bytes truncated(bytes b, std::size_t n) {
 const std::vector<golden>& table() {
     using test::syn_spec;
     static const std::vector<golden> rows = {
-        {"SYN to a booting IPv4", [] { return test::tcp_frame({}); }, verdict::syn,
-         reason::none},
+        {"SYN to a booting IPv4", [] { return test::tcp_frame({}); }, verdict::syn, reason::none},
         {"SYN without options", [] { return test::tcp_frame({.options = {}}); }, verdict::syn,
          reason::none},
         {"SYN over IPv6 to a booting IP",
          [] { return test::tcp_frame({.src = test::client6_ip, .dst = test::vm6_ip}); },
          verdict::syn, reason::none},
-        {"SYN to an IP not booting",
-         [] { return test::tcp_frame({.dst = test::other_ip}); }, verdict::ignore,
-         reason::not_booting},
+        {"SYN of synjitsu's own host-replay probe",
+         [] { return test::tcp_frame({.src = *ip_address::parse("10.0.0.1"), .sport = 50000}); },
+         verdict::ignore, reason::own_probe},
+        {"SYN from the probe's port on another address is a client's",
+         [] { return test::tcp_frame({.sport = 50000}); }, verdict::syn, reason::none},
+        {"SYN from the probe's address to another port is a client's",
+         [] {
+             return test::tcp_frame(
+                 {.src = *ip_address::parse("10.0.0.1"), .sport = 50000, .dport = 443});
+         },
+         verdict::syn, reason::none},
+        {"SYN to an IP not booting", [] { return test::tcp_frame({.dst = test::other_ip}); },
+         verdict::ignore, reason::not_booting},
         {"SYN to a managed VM",
-         [] { return test::tcp_frame({.dst = *ip_address::parse("10.0.0.30")}); },
-         verdict::ignore, reason::inactive},
+         [] { return test::tcp_frame({.dst = *ip_address::parse("10.0.0.30")}); }, verdict::ignore,
+         reason::inactive},
         {"SYN/ACK to a booting IP", [] { return test::tcp_frame({.flags = 0x12}); },
          verdict::ignore, reason::not_interesting},
         {"plain ACK", [] { return test::tcp_frame({.flags = 0x10, .options = {}}); },
@@ -73,9 +84,7 @@ const std::vector<golden>& table() {
          },
          verdict::arp_request, reason::none},
         {"ARP probe from the VM itself",
-         [] {
-             return test::arp_request(test::vm_mac, *ip_address::parse("0.0.0.0"), test::vm_ip);
-         },
+         [] { return test::arp_request(test::vm_mac, *ip_address::parse("0.0.0.0"), test::vm_ip); },
          verdict::ignore, reason::from_vm},
         {"ARP who-has an IP not booting",
          [] { return test::arp_request(test::client_mac, test::client_ip, test::other_ip); },

@@ -3,7 +3,6 @@
 // and a guest taking the queue while SYNs keep arriving loses or doubles nothing), and
 // the booting watch.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -11,23 +10,25 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <thread>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-
+#include "common/packet/frame.h"
 #include "frames.h"
-#include "xenstored_process.h"
+#include "host_replay_fakes.h"
 #include "synjitsu/engine.h"
 #include "synjitsu/syn_builder.h"
 #include "synjitsu/xenstore_queue_store.h"
 #include "synjitsu/xenstore_state.h"
+#include "synjitsu/xenstore_taker.h"
 #include "xenstore/blocking_client.h"
+#include "xenstored_process.h"
 
 extern char** environ;
 
@@ -260,6 +261,88 @@ TEST_F(xenstore_fixture, booting_watch_adds_removes_and_counts_bad_values) {
     // jitsu-dns removes the booting node: forgotten.
     ASSERT_TRUE(inspect->rm("/synjitsu/booting/fd00-0000-0000-0000-0000-0000-0000-0010").ok());
     EXPECT_TRUE(run_until([&] { return eng.table().lookup(test::vm6_ip) == nullptr; }));
+}
+
+// Host replay's take against the real daemon: the record synjitsu wrote is taken (gone
+// from Xenstore, /ip/<ip> = managed, the same take-over as a guest's) and sent to the VM.
+TEST_F(xenstore_fixture, host_replay_takes_the_queue_and_sends_it_to_the_vm) {
+    struct frames final : frame_sink {
+        bool send(std::span<const std::uint8_t> f, std::uint64_t) override {
+            const bytes frame(f.begin(), f.end());
+            if (const auto p = packet::parse_frame(frame); p && p->tcp) tcp.push_back(frame);
+            return true;
+        }
+        std::vector<bytes> tcp;
+    } sink;
+    metrics m;
+    xenstore_queue_store store(*client);
+    engine eng(sink, store, m, writer_limits{}, offline_isn_key);
+    test::fake_prober probes;
+    xenstore_taker taker(*client, [&](std::uint64_t ticket, take_outcome&& outcome) {
+        eng.replay()->on_take_done(ticket, std::move(outcome), 3);
+    });
+    eng.enable_host_replay(probes, taker, host_replay_limits{});
+    ASSERT_TRUE(eng.add_vm(test::vm_ip, booting_value{test::vm_mac, replay_mode::host, {}},
+                           vm_source::xenstore, 0));
+    eng.on_frame(test::tcp_frame({.sport = 40001, .dst_mac = test::vm_mac}), 1);
+    ASSERT_TRUE(run_until([&] { return eng.writer().idle(); }));
+    EXPECT_EQ(read("/ip/10-0-0-10/80/10-0-0-101/40001/syn/count"), "1");
+    ASSERT_EQ(probes.starts.size(), 1U);
+    probes.report(*eng.replay(), probes.starts[0].id, probe_outcome::accepted, 2);
+    ASSERT_TRUE(run_until([&] { return !sink.tcp.empty(); }));
+    EXPECT_EQ(read("/ip/10-0-0-10"), "managed");
+    auto children = inspect->directory("/ip/10-0-0-10");
+    ASSERT_TRUE(children.ok());
+    EXPECT_TRUE(children->empty());
+    ASSERT_EQ(sink.tcp.size(), 1U);
+    const auto f = packet::parse_frame(sink.tcp[0]);
+    ASSERT_TRUE(f && f->tcp);
+    EXPECT_EQ(f->ethernet.dst(), test::vm_mac);
+    EXPECT_EQ(f->tcp->src_port(), 40001);
+    EXPECT_TRUE(f->tcp->checksum_valid(*f->src_ip(), *f->dst_ip()));
+    EXPECT_EQ(eng.table().lookup(test::vm_ip)->state, vm_state::managed);
+    EXPECT_EQ(m.host_replays, 1U);
+    EXPECT_EQ(m.host_replay_syns_injected, 1U);
+}
+
+// The booting value's replay mode and hints reach the engine; a bad value is counted.
+TEST_F(xenstore_fixture, booting_watch_reads_replay_host_values) {
+    null_frames sink;
+    metrics m;
+    xenstore_queue_store store(*client);
+    engine eng(sink, store, m, writer_limits{}, offline_isn_key);
+    test::fake_prober probes;
+    test::fake_taker taker;
+    eng.enable_host_replay(probes, taker, host_replay_limits{});
+    xenstore_state state(*client, eng, [] { return std::uint64_t{0}; });
+    bool started = false;
+    boost::asio::co_spawn(
+        io,
+        [&]() -> xenstore::asio::awaitable<void> {
+            auto r = co_await state.start();
+            EXPECT_TRUE(r.ok());
+            started = true;
+        },
+        boost::asio::detached);
+    ASSERT_TRUE(run_until([&] { return started; }));
+    // A record left by an earlier synjitsu run: its port is probed too.
+    ASSERT_TRUE(inspect->write("/ip/10-0-0-10/8080/10-0-0-101/40001/syn/count", "1").ok());
+    ASSERT_TRUE(
+        inspect->write("/synjitsu/booting/10-0-0-10", "02:00:00:00:00:10 replay=host ports=80+443")
+            .ok());
+    ASSERT_TRUE(
+        inspect->write("/synjitsu/booting/10-0-0-11", "02:00:00:00:00:11 replay=sideways").ok());
+    EXPECT_TRUE(run_until([&] { return eng.table().size() == 1 && !state.busy(); }));
+    ASSERT_NE(eng.table().lookup(test::vm_ip), nullptr);
+    EXPECT_EQ(eng.table().lookup(test::vm_ip)->replay, replay_mode::host);
+    EXPECT_TRUE(run_until([&] { return eng.replay()->ports(test::vm_ip).size() == 3; }));
+    EXPECT_EQ(eng.replay()->ports(test::vm_ip), (std::vector<std::uint16_t>{80, 443, 8080}));
+    EXPECT_GE(m.bad_xenstore_values, 1U);
+    // jitsu-dns withdraws the entry: probing stops.
+    ASSERT_TRUE(inspect->rm("/synjitsu/booting/10-0-0-10").ok());
+    EXPECT_TRUE(run_until([&] { return eng.table().lookup(test::vm_ip) == nullptr; }));
+    EXPECT_FALSE(eng.replay()->probing(test::vm_ip));
+    EXPECT_TRUE(probes.open.empty());
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "guest/take.h"
+#include "syn_take/take.h"
 
 #include <algorithm>
 #include <array>
@@ -7,7 +7,9 @@
 #include <utility>
 #include <variant>
 
-namespace jitsu::guest {
+namespace jitsu {
+
+namespace xs = jitsu::xenstore;
 
 namespace {
 
@@ -217,4 +219,4 @@ xs::asio::awaitable<xs::result<take_report>> take_queued_syns(xs::client& client
     co_return report;
 }
 
-}  // namespace jitsu::guest
+}  // namespace jitsu

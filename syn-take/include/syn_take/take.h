@@ -1,6 +1,8 @@
 #pragma once
-// The SYN-replay library: what a booting VM's stack calls once it listens, to take over
-// the SYNs synjitsu queued for its addresses (common/syn_queue.h has the record).
+// The take-over of a VM's SYN queue (common/syn_queue.h has the record): what a booting
+// VM's stack calls once it listens (guest/, jitsu-netvm), and what synjitsu calls itself
+// for a VM registered with host replay (an unmodified guest, synjitsu/README.md). One
+// implementation for both, so the protocol below lives once.
 //
 // Take-over protocol — no SYN lost, none handed over twice:
 //
@@ -47,9 +49,7 @@
 #include "xenstore/client.h"
 #include "xenstore/result.h"
 
-namespace jitsu::guest {
-
-namespace xs = jitsu::xenstore;
+namespace jitsu {
 
 struct take_options {
     // Attempts of the single transaction before the two-step fallback.
@@ -57,7 +57,7 @@ struct take_options {
     // Called once per attempt after everything was read and before the removals and
     // the commit, with the 1-based attempt number (negated for the fallback's drain
     // step). For tests (inject a concurrent writer) and tracing; may suspend.
-    std::function<xs::asio::awaitable<void>(int attempt)> after_read{};
+    std::function<xenstore::asio::awaitable<void>(int attempt)> after_read{};
 };
 
 struct malformed_record {
@@ -81,11 +81,10 @@ struct take_report {
 // Takes every SYN queued under /ip/<ip> for each of `ips` and marks each ip managed.
 // Errors: the client's (not connected, connection lost: nothing may have been taken;
 // call again), and EAGAIN if even the fallback's steps conflict 16 times each.
-xs::asio::awaitable<xs::result<take_report>> take_queued_syns(xs::client& client,
-                                                              std::span<const ip_address> ips,
-                                                              take_options options = {});
+xenstore::asio::awaitable<xenstore::result<take_report>> take_queued_syns(
+    xenstore::client& client, std::span<const ip_address> ips, take_options options = {});
 
 // Orders records as take_queued_syns returns them (time, then tuple).
 void sort_for_replay(std::vector<queued_syn>& syns);
 
-}  // namespace jitsu::guest
+}  // namespace jitsu
