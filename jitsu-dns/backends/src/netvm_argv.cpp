@@ -48,6 +48,8 @@ std::vector<std::string> netvm_argv(const vm_spec& vm, std::uint32_t domid,
     argv.insert(argv.end(),
                 {"--boot-delay", seconds_text(vm.boot_delay), "--domid", std::to_string(domid)});
     if (vm.wait_for_key) argv.insert(argv.end(), {"--ready-key", *vm.wait_for_key});
+    // wait_for_port: the VM goes on the wire once that port (not just any) listens.
+    if (vm.wait_for_port) argv.insert(argv.end(), {"--listen", std::to_string(*vm.wait_for_port)});
     if (!options.bridge_netns.empty())
         argv.insert(argv.end(), {"--netns-of-bridge", options.bridge_netns});
     argv.insert(argv.end(), options.netvm_extra_args.begin(), options.netvm_extra_args.end());

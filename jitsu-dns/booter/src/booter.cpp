@@ -1,4 +1,4 @@
-// The booter's query side: the vm_gate calls, and the boot and resume flows with the three
+// The booter's query side: the vm_gate calls, and the boot and resume flows with the four
 // masking modes. Stopping, idle checks, status polls, start-up and shutdown are in
 // booter_lifecycle.cpp.
 #include "jitsu_dns/booter.h"
@@ -23,6 +23,7 @@ namespace {
 const char* mode_name(const vm_spec& spec, bool synjitsu) {
     if (spec.use_synjitsu && synjitsu) return "use_synjitsu";
     if (spec.wait_for_key) return "wait_for_key";
+    if (spec.wait_for_port) return "wait_for_port";
     return "response_delay";
 }
 
@@ -169,7 +170,8 @@ asio::awaitable<void> booter::boot(std::size_t vm, std::uint64_t epoch) {
         if (synjitsu) {
             // Before the answer: synjitsu must know the VM when the client's ARP and SYN
             // arrive, which can be one RTT after the answer.
-            auto r = co_await announce_booting(xs_, *address, spec.mac);
+            const std::string value = synjitsu_booting_value(spec);
+            auto r = co_await announce_booting(xs_, *address, value);
             if (r.ok()) {
                 rt.booting_node = true;
             } else {
@@ -181,8 +183,8 @@ asio::awaitable<void> booter::boot(std::size_t vm, std::uint64_t epoch) {
             rt.answers_released = true;
             spdlog::info(
                 "{}: answers released {:.2f} ms after the query (use_synjitsu, "
-                "booting node {})",
-                spec.name, ms_since(rt.step_started), r.ok() ? "written" : "NOT written");
+                "booting node {} \"{}\")",
+                spec.name, ms_since(rt.step_started), r.ok() ? "written" : "NOT written", value);
             release(vm, true);
         }
         auto out = co_await worker_.run([&spec](backend& b) { return b.start(spec); });
@@ -203,33 +205,10 @@ asio::awaitable<void> booter::boot(std::size_t vm, std::uint64_t epoch) {
         if (synjitsu) {
             if (rt.booting_node) watch_until_managed(vm);
             mode_satisfied(vm, epoch, "use_synjitsu");
+        } else if (spec.wait_for_port) {
+            start_port_wait(vm, epoch);
         } else if (spec.wait_for_key && rt.domid) {
-            const auto timeout =
-                spec.wait_timeout.count() > 0 ? spec.wait_timeout : options_.default_wait_timeout;
-            const std::string path =
-                fmt::format("/local/domain/{}/{}", *rt.domid, *spec.wait_for_key);
-            mode_wait_[vm] =
-                wait_for_node(xs_, path, timeout, [this, vm, epoch, path](bool appeared) {
-                    mode_wait_[vm].reset();
-                    if (vms_[vm].epoch != epoch) return;
-                    if (!appeared) {
-                        ++stats_.wait_timeouts;
-                        spdlog::warn(
-                            "{}: {} did not appear within the wait timeout: answering anyway",
-                            catalog_[vm].name, path);
-                    } else {
-                        spdlog::info("{}: {} appeared {:.2f} ms after the query", catalog_[vm].name,
-                                     path, ms_since(vms_[vm].step_started));
-                    }
-                    auto& timer = *delay_timer_[vm];
-                    timer.expires_after(catalog_[vm].response_delay);
-                    timer.async_wait(
-                        [this, vm, epoch, appeared](const boost::system::error_code& ec) {
-                            if (!ec)
-                                mode_satisfied(vm, epoch,
-                                               appeared ? "wait_for_key" : "wait_for_key timeout");
-                        });
-                });
+            start_key_wait(vm, epoch);
         } else {
             if (spec.wait_for_key) {
                 spdlog::warn(
@@ -237,15 +216,76 @@ asio::awaitable<void> booter::boot(std::size_t vm, std::uint64_t epoch) {
                     "response_delay",
                     spec.name, *spec.wait_for_key);
             }
-            auto& timer = *delay_timer_[vm];
-            timer.expires_after(spec.response_delay);
-            timer.async_wait([this, vm, epoch](const boost::system::error_code& ec) {
-                if (!ec) mode_satisfied(vm, epoch, "response_delay");
-            });
+            satisfy_after_delay(vm, epoch, "response_delay");
         }
     } catch (const std::exception& e) {
         boot_failed(vm, std::string("internal error: ") + e.what());
     }
+}
+
+std::chrono::milliseconds booter::wait_timeout(const vm_spec& spec) const {
+    return spec.wait_timeout.count() > 0 ? spec.wait_timeout : options_.default_wait_timeout;
+}
+
+void booter::start_key_wait(std::size_t vm, std::uint64_t epoch) {
+    const std::string path =
+        fmt::format("/local/domain/{}/{}", *vms_[vm].domid, *catalog_[vm].wait_for_key);
+    mode_wait_[vm] = wait_for_node(
+        xs_, path, wait_timeout(catalog_[vm]), [this, vm, epoch, path](bool appeared) {
+            mode_wait_[vm].reset();
+            if (vms_[vm].epoch != epoch) return;
+            if (!appeared) {
+                ++stats_.wait_timeouts;
+                spdlog::warn("{}: {} did not appear within the wait timeout: answering anyway",
+                             catalog_[vm].name, path);
+            } else {
+                spdlog::info("{}: {} appeared {:.2f} ms after the query", catalog_[vm].name, path,
+                             ms_since(vms_[vm].step_started));
+            }
+            satisfy_after_delay(vm, epoch, appeared ? "wait_for_key" : "wait_for_key timeout");
+        });
+}
+
+void booter::start_port_wait(std::size_t vm, std::uint64_t epoch) {
+    const vm_spec& spec = catalog_[vm];
+    // The address clients are given first (A before AAAA), probed from our namespace.
+    const auto address = synjitsu_address(spec);
+    port_probe_timing timing = options_.port_probe;
+    timing.total = wait_timeout(spec);
+    const steady_time started = steady_clock::now();  // the backend has just started it
+    ++stats_.port_waits;
+    mode_wait_[vm] = wait_for_port(
+        loop_, *address, *spec.wait_for_port, timing,
+        [this, vm, epoch, started,
+         where = fmt::format("{} port {}", address->to_string(), *spec.wait_for_port)](
+            const port_probe_result& r) {
+            mode_wait_[vm].reset();
+            stats_.port_probes += r.attempts;
+            if (vms_[vm].epoch != epoch) return;
+            if (r.accepted) {
+                spdlog::info(
+                    "{}: {} accepts, {:.2f} ms after the query; answers held {:.2f} ms after "
+                    "the backend start ({} probe(s))",
+                    catalog_[vm].name, where, ms_since(vms_[vm].step_started), ms_since(started),
+                    r.attempts);
+            } else {
+                ++stats_.wait_timeouts;
+                spdlog::warn(
+                    "{}: {} did not accept within the wait timeout ({} ms, {} probe(s), last: "
+                    "{}): answering anyway",
+                    catalog_[vm].name, where, wait_timeout(catalog_[vm]).count(), r.attempts,
+                    r.last_error.empty() ? "-" : r.last_error);
+            }
+            satisfy_after_delay(vm, epoch, r.accepted ? "wait_for_port" : "wait_for_port timeout");
+        });
+}
+
+void booter::satisfy_after_delay(std::size_t vm, std::uint64_t epoch, const char* how) {
+    auto& timer = *delay_timer_[vm];
+    timer.expires_after(catalog_[vm].response_delay);
+    timer.async_wait([this, vm, epoch, how](const boost::system::error_code& ec) {
+        if (!ec) mode_satisfied(vm, epoch, how);
+    });
 }
 
 void booter::mode_satisfied(std::size_t vm, std::uint64_t epoch, const char* how) {

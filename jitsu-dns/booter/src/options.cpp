@@ -16,13 +16,14 @@ namespace {
 
 constexpr const char* description =
     "jitsu-dns: a DNS server that boots the VM behind a name when the name is queried,\n"
-    "masks its boot time (response_delay, wait_for_key or synjitsu), stops it after 2xTTL\n"
-    "without queries, and keeps its state in Xenstore under /jitsu/vm.\n\n"
+    "masks its boot time (response_delay, wait_for_key, wait_for_port or synjitsu), stops\n"
+    "it after 2xTTL without queries, and keeps its state in Xenstore under /jitsu/vm.\n\n"
     "VMSPEC: key=value,... e.g.\n"
     "  dns=www.example.org,ip=10.0.0.10,name=www,nic=br0,cmd=/usr/bin/server --port 80\n"
     "keys: dns (repeatable), ip, ip6, name, mac, uuid, ttl, response_delay, wait_for_key,\n"
     "  wait_timeout, use_synjitsu, stop_mode, kernel, memory, cmdline, nic, script, disk\n"
-    "  (repeatable), rumprun_config, cmd, boot_delay, prefix, gateway\n";
+    "  (repeatable), rumprun_config, cmd, boot_delay, prefix, gateway, wait_for_port,\n"
+    "  replay (guest|host), port (repeatable)\n";
 
 constexpr const char* exit_codes =
     "\nExit codes: 0 stopped by SIGTERM/SIGINT; 1 runtime error; 2 bad flags, VMSPEC or\n"
@@ -70,7 +71,8 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
     app.add_option("--zone", o.zones,
                    "A zone to serve (repeatable; default: each dns name's parent domain)");
     app.add_option("--wait-timeout", o.wait_timeout_s,
-                   "Default bound of wait_for_key, in seconds; the answer goes out anyway")
+                   "Default bound of wait_for_key and wait_for_port, in seconds; the answer goes "
+                   "out anyway")
         ->capture_default_str()
         ->check(CLI::Range(0.0, 3600.0));
     app.add_flag("--stop-on-exit", o.stop_on_exit,

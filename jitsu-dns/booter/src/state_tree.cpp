@@ -109,6 +109,8 @@ std::vector<std::pair<std::string, std::string>> state_tree::catalog_nodes(std::
     nodes.emplace_back("stop_mode", std::string(stop_mode_name(spec.stop)));
     nodes.emplace_back("use_synjitsu", spec.use_synjitsu ? "true" : "false");
     if (spec.wait_for_key) nodes.emplace_back("wait_for_key", *spec.wait_for_key);
+    if (spec.wait_for_port)
+        nodes.emplace_back("wait_for_port", std::to_string(*spec.wait_for_port));
     return nodes;
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
@@ -11,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <optional>
+#include <vector>
 
 #include "common/syn_record.h"
 
@@ -20,11 +22,25 @@ namespace asio = boost::asio;
 using xenstore::result;
 using xenstore::tx_id;
 
+std::string synjitsu_booting_value(const vm_spec& vm) {
+    std::string value = vm.mac.to_string();
+    if (vm.replay != replay_mode::host) return value;
+    value += " replay=host";
+    std::vector<std::uint16_t> ports = vm.ports;
+    if (vm.wait_for_port &&
+        std::find(ports.begin(), ports.end(), *vm.wait_for_port) == ports.end()) {
+        ports.push_back(*vm.wait_for_port);
+    }
+    for (std::size_t i = 0; i < ports.size(); ++i) {
+        value += fmt::format("{}{}", i == 0 ? " ports=" : "+", ports[i]);
+    }
+    return value;
+}
+
 asio::awaitable<result<void>> announce_booting(xenstore::client& xs, const ip_address& ip,
-                                               const mac_address& mac) {
+                                               const std::string& value) {
     const std::string ip_path = ip_state_path(ip);
     const std::string booting_path = synjitsu_booting_path(ip);
-    const std::string mac_text = mac.to_string();
     co_return co_await xs.transact([&](tx_id tx) -> asio::awaitable<result<void>> {
         // Removing a node whose parent is missing is ENOENT: only remove what is there.
         auto current = co_await xs.read(ip_path, tx);
@@ -34,7 +50,7 @@ asio::awaitable<result<void>> announce_booting(xenstore::client& xs, const ip_ad
         } else if (current.error() != std::errc::no_such_file_or_directory) {
             co_return current.error();
         }
-        co_return co_await xs.write(booting_path, mac_text, tx);
+        co_return co_await xs.write(booting_path, value, tx);
     });
 }
 
@@ -42,7 +58,9 @@ asio::awaitable<result<void>> withdraw_booting(xenstore::client& xs, const ip_ad
     // No temporaries with destructors inside co_await expressions (GCC 12 destroys them
     // twice): paths are locals throughout this file.
     const std::string path = synjitsu_booting_path(ip);
-    co_return co_await xs.rm(path);
+    auto r = co_await xs.rm(path);
+    if (!r.ok() && r.error() == std::errc::no_such_file_or_directory) co_return result<void>{};
+    co_return r;
 }
 
 asio::awaitable<bool> is_managed(xenstore::client& xs, const ip_address& ip) {

@@ -36,7 +36,10 @@ enum class key_id {
     cmd,
     boot_delay,
     prefix,
-    gateway
+    gateway,
+    wait_for_port,
+    replay,
+    port
 };
 
 struct key_info {
@@ -45,8 +48,8 @@ struct key_info {
     bool repeatable;
 };
 
-// Every key a VMSPEC may hold. dns= and disk= repeat; every other key appears once.
-constexpr std::array<key_info, 23> keys{{
+// Every key a VMSPEC may hold. dns=, disk= and port= repeat; every other key appears once.
+constexpr std::array<key_info, 26> keys{{
     {"dns", key_id::dns, true},
     {"ip", key_id::ip, false},
     {"ip6", key_id::ip6, false},
@@ -70,6 +73,9 @@ constexpr std::array<key_info, 23> keys{{
     {"boot_delay", key_id::boot_delay, false},
     {"prefix", key_id::prefix, false},
     {"gateway", key_id::gateway, false},
+    {"wait_for_port", key_id::wait_for_port, false},
+    {"replay", key_id::replay, false},
+    {"port", key_id::port, true},
 }};
 
 std::string known_keys() {
@@ -221,6 +227,23 @@ void apply(vm_spec& vm, key_id id, std::string_view value) {
         case key_id::gateway:
             vm.gateway = parse_unicast_v4(value);
             break;
+        case key_id::wait_for_port:
+            vm.wait_for_port = parse_port(value);
+            break;
+        case key_id::replay:
+            vm.replay = parse_replay_mode(value);
+            break;
+        case key_id::port: {
+            if (vm.ports.size() >= catalog_limits::max_ports) {
+                throw value_error(fmt::format("more than {} ports", catalog_limits::max_ports));
+            }
+            const std::uint16_t port = parse_port(value);
+            if (std::find(vm.ports.begin(), vm.ports.end(), port) != vm.ports.end()) {
+                throw value_error(fmt::format("{} given twice", port));
+            }
+            vm.ports.push_back(port);
+            break;
+        }
     }
 }
 
@@ -240,6 +263,17 @@ void complete(vm_spec& vm, const catalog_defaults& defaults,
         }
     }
     if (vm.gateway && !vm.ip) fail("gateway", "an IPv4 gateway needs ip=");
+    // Masking modes: one wait per VM (the key or the port); replay= and port= describe
+    // what synjitsu does, so they mean nothing without it.
+    if (vm.wait_for_port && vm.wait_for_key) {
+        fail("wait_for_port", "wait_for_key is given too (a VM waits for its key or its port)");
+    }
+    if (vm.replay == replay_mode::host && !vm.use_synjitsu) {
+        fail("replay", "replay=host needs use_synjitsu=1 (synjitsu replays the queued SYNs)");
+    }
+    if (!vm.ports.empty() && vm.replay != replay_mode::host) {
+        fail("port", "port= is the host replay's probe hint: it needs replay=host");
+    }
     if (!given(key_id::ttl)) vm.ttl = defaults.ttl;
     if (!given(key_id::response_delay)) vm.response_delay = defaults.response_delay;
     if (!given(key_id::wait_timeout)) vm.wait_timeout = defaults.wait_timeout;

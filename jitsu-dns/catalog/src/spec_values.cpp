@@ -105,6 +105,16 @@ stop_mode parse_stop_mode(std::string_view text) {
     throw value_error(fmt::format("{} is not one of destroy, suspend, shutdown", quote(text)));
 }
 
+replay_mode parse_replay_mode(std::string_view text) {
+    if (text == "guest") return replay_mode::guest;
+    if (text == "host") return replay_mode::host;
+    throw value_error(fmt::format("{} is not one of guest, host", quote(text)));
+}
+
+std::uint16_t parse_port(std::string_view text) {
+    return static_cast<std::uint16_t>(parse_unsigned(text, 1, 65535));
+}
+
 std::string parse_dns_name(std::string_view text) {
     std::string_view name = text;
     if (!name.empty() && name.back() == '.') name.remove_suffix(1);

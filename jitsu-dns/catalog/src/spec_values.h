@@ -28,6 +28,9 @@ std::uint64_t parse_unsigned(std::string_view text, std::uint64_t min, std::uint
 // 1/0/true/false/yes/no (any case).
 bool parse_bool(std::string_view text);
 stop_mode parse_stop_mode(std::string_view text);
+replay_mode parse_replay_mode(std::string_view text);
+// A TCP port, 1..65535.
+std::uint16_t parse_port(std::string_view text);
 // A hostname (letters, digits, '-' not first or last in a label; labels 1..63, at most
 // 253 characters), lowercased, one final dot stripped.
 std::string parse_dns_name(std::string_view text);

@@ -10,7 +10,8 @@
 # whose private mount namespace would hide the VMs' /run/netns bind mounts).
 # Checks: dig boots a VM and returns its IP with the TTL; HTTP to it works; the state tree;
 # ttl=1 -> stopped after ~2 s idle, namespace gone; forwarding to NSD; NXDOMAIN;
-# wait_for_key answers after the key appears; use_synjitsu answers at once with
+# wait_for_key answers after the key appears; wait_for_port answers after the VM listens
+# (not before its log says so) and HTTP works at once; use_synjitsu answers at once with
 # /synjitsu/booting/<ip> written, removed once the VM is managed; restart adopts the running VM (not booted
 # twice); --stop-on-exit; nothing left behind.
 # Usage: netns_boot_test.sh   (env JITSU_BIN, as ctest sets it)
@@ -24,6 +25,7 @@ UP_NS="${TAG}-up"
 VM_WWW="${TAG}www"
 VM_APP="${TAG}app"
 VM_SYN="${TAG}syn"
+VM_PORT="${TAG}prt"
 WORK=$(mktemp -d "/tmp/jitsu-dns-it-${TAG}.XXXX")
 SOCK="$WORK/xenstored.sock"
 PIDS=()
@@ -43,11 +45,11 @@ netvm_pids() {
 cleanup() {
     local p vm
     [ -n "$DNS_PID" ] && PIDS+=("$DNS_PID")
-    for vm in "$VM_WWW" "$VM_APP" "$VM_SYN"; do
+    for vm in "$VM_WWW" "$VM_APP" "$VM_SYN" "$VM_PORT"; do
         for p in $(netvm_pids "$vm"); do PIDS+=("$p"); done
     done
     stop_pids "${PIDS[@]}"
-    for ns in "$VM_WWW" "$VM_APP" "$VM_SYN" "$CLIENT_NS" "$UP_NS" "$HOST_NS"; do
+    for ns in "$VM_WWW" "$VM_APP" "$VM_SYN" "$VM_PORT" "$CLIENT_NS" "$UP_NS" "$HOST_NS"; do
         ip netns del "$ns" 2>/dev/null
     done
     # JITSU_KEEP_WORK=1 keeps the logs and dig outputs for a look after a failure.
@@ -128,17 +130,20 @@ start_xenstored() {
 }
 
 # The VMs: www (response_delay, ttl 1), app (wait_for_key, emulated 0.4 s boot), syn
-# (use_synjitsu, emulated 0.8 s boot; no synjitsu daemon here: only the Xenstore side).
+# (use_synjitsu, emulated 0.8 s boot; no synjitsu daemon here: only the Xenstore side),
+# prt (wait_for_port=80, emulated 0.8 s boot; jitsu-netvm puts it on the bridge once it
+# listens, so jitsu-dns's probes from the host namespace reach it only then).
 HTTPD="$JITSU_BIN/jitsu-httpd --port 80"
 SPEC_WWW="name=$VM_WWW,dns=www.jitsu.test,ip=10.0.0.10,nic=br0,ttl=1,response_delay=0.3,cmd=$HTTPD"
 SPEC_APP="name=$VM_APP,dns=app.jitsu.test,ip=10.0.0.11,nic=br0,ttl=60,wait_for_key=data/status,wait_timeout=5,response_delay=0,boot_delay=0.4,cmd=$HTTPD --body app"
 SPEC_SYN="name=$VM_SYN,dns=syn.jitsu.test,ip=10.0.0.12,mac=02:00:00:00:00:0c,nic=br0,ttl=60,use_synjitsu=1,boot_delay=0.8,cmd=$HTTPD --body syn"
+SPEC_PORT="name=$VM_PORT,dns=prt.jitsu.test,ip=10.0.0.13,nic=br0,ttl=60,wait_for_port=80,wait_timeout=5,response_delay=0,boot_delay=0.8,cmd=$HTTPD --body prt"
 
 # start_dns LOGFILE [extra flags...]: sets DNS_PID; waits until it answers.
 start_dns() {
     local logfile=$1; shift
     nsenter --net="/run/netns/$HOST_NS" -- "$JITSU_BIN/jitsu-dns" -b 10.0.0.1 -l 53 \
-        -f 10.53.0.2 --xenstore "$SOCK" --synjitsu "$@" "$SPEC_WWW" "$SPEC_APP" "$SPEC_SYN" \
+        -f 10.53.0.2 --xenstore "$SOCK" --synjitsu "$@" "$SPEC_WWW" "$SPEC_APP" "$SPEC_SYN" "$SPEC_PORT" \
         2>"$logfile" &
     DNS_PID=$!
     wait_until 10 grep -q "serving" "$logfile"
@@ -180,6 +185,12 @@ http_get() {  # http_get IP -> body (2 s bound)
     ip netns exec "$CLIENT_NS" curl -s -m 2 "http://$1/"
 }
 ns_exists() { ip netns list | grep -qw "$1"; }
+# log_ms FILE PATTERN: the time (ms since the epoch) of the first log line matching PATTERN.
+log_ms() {
+    local stamp
+    stamp=$(grep -m1 -E "$2" "$1" | cut -d' ' -f1)
+    [ -n "$stamp" ] && date -d "$stamp" +%s%3N
+}
 
 setup_topology || { fail "topology"; exit 1; }
 start_nsd || { fail "NSD did not answer in the upstream namespace"; cat "$WORK/nsd.out"; exit 1; }
@@ -237,6 +248,28 @@ check "last_request written (coalesced, within ~1 s)" wait_until 3 tree_set "$U_
 log "xenstore-ls /jitsu:"
 XENSTORED_PATH="$SOCK" xenstore-ls /jitsu | sed 's/^/    /'
 
+# --- wait_for_port: held until the VM accepts on port 80 (0.8 s boot, then jitsu-netvm
+# attaches it to the bridge and announces it), probed from jitsu-dns's namespace ---
+dig_client prt.jitsu.test "$WORK/dig-prt.txt"
+t0=$(now_ms)
+body=$(http_get 10.0.0.13)
+t_http=$(( $(now_ms) - t0 ))
+check "prt.jitsu.test -> 10.0.0.13 with TTL 60" test "$(answer_of "$WORK/dig-prt.txt")" = "60 10.0.0.13"
+check "answer waited for the boot (>= 800 ms)" test "$(query_ms "$WORK/dig-prt.txt")" -ge 800
+check "HTTP GET right after the answer works (body '$body', $t_http ms)" test "$body" = prt
+PRT_PID=$(netvm_pids "$VM_PORT")
+listen_ms=$(log_ms "$WORK/dns1.log" "\[$PRT_PID\].*CMD listens on TCP port 80")
+up_ms=$(log_ms "$WORK/dns1.log" "\[$PRT_PID\].* is up: 10.0.0.13")
+answer_ms=$(log_ms "$WORK/dns1.log" "$VM_PORT: running, answers released .*\(wait_for_port\)")
+if [ -n "$listen_ms" ] && [ -n "$up_ms" ] && [ -n "$answer_ms" ]; then
+    log "REPORT cold VM, wait_for_port=80 (boot_delay 0.8): dig query time $(query_ms "$WORK/dig-prt.txt") ms; answer $((answer_ms - listen_ms)) ms after the VM listened, $((answer_ms - up_ms)) ms after it was on the bridge; HTTP GET $t_http ms"
+    check "answer not before the VM listened (log: listen $listen_ms, answer $answer_ms)" test "$answer_ms" -ge "$listen_ms"
+else
+    fail "log lines missing (listen '$listen_ms', up '$up_ms', answer '$answer_ms')"
+fi
+check "one probe loop, success logged" grep -qE "$VM_PORT: 10.0.0.13 port 80 accepts, .* \([0-9]+ probe\(s\)\)" "$WORK/dns1.log"
+check "no wait timeout" bash -c "! grep -q '$VM_PORT: .*did not accept' '$WORK/dns1.log'"
+
 # --- use_synjitsu: answered at once, /synjitsu/booting/<ip> until jitsu-netvm writes managed ---
 XENSTORED_PATH="$SOCK" xenstore-write /ip/10-0-0-12 managed  # stale, from a "previous life"
 dig_client syn.jitsu.test "$WORK/dig-syn.txt"
@@ -268,11 +301,12 @@ stop_dns
 check "SIGTERM with --stop-on-exit -> exit 0 ($DNS_RC)" test "$DNS_RC" = 0
 check "app VM namespace gone" wait_until 5 bash -c "! ip netns list | grep -qw '$VM_APP'"
 check "syn VM namespace gone" wait_until 5 bash -c "! ip netns list | grep -qw '$VM_SYN'"
-check "no jitsu-netvm left" test -z "$(netvm_pids "$VM_APP")$(netvm_pids "$VM_WWW")$(netvm_pids "$VM_SYN")"
+check "prt VM namespace gone" wait_until 5 bash -c "! ip netns list | grep -qw '$VM_PORT'"
+check "no jitsu-netvm left" test -z "$(netvm_pids "$VM_APP")$(netvm_pids "$VM_WWW")$(netvm_pids "$VM_SYN")$(netvm_pids "$VM_PORT")"
 check "state tree: app stopped" tree_is "$U_APP" state stopped
 
 log "jitsu-dns's own timing lines:"
-grep -hE "booting on query|backend started|answers released|appeared|stopping|stopped in|adopted|shut" \
+grep -hE "booting on query|backend started|answers released|appeared|accepts|stopping|stopped in|adopted|shut" \
     "$WORK"/dns*.log | sed 's/^/    /'
 
 if [ "$FAILURES" -gt 0 ]; then

@@ -68,6 +68,21 @@ TEST(jitsu_dns_config, errors_name_file_line_and_key) {
     EXPECT_EQ(std::string(e.what()), p.string() + ":4: ip: \"10.0.0.300\" is not an IPv4 address");
 }
 
+TEST(jitsu_dns_config, contradicting_keys_name_file_line_and_key) {
+    temp_dir dir;
+    const auto p = dir.write("vms.conf",
+                             "name=www,dns=www.example.org,ip=10.0.0.10,wait_for_port=80\n"
+                             "# host replay without synjitsu\n"
+                             "name=h,dns=h.example.org,ip=10.0.0.11,replay=host,port=80\n");
+    const spec_error e = load_error(p);
+    EXPECT_EQ(e.where(), p.string() + ":3");
+    EXPECT_EQ(e.key(), "replay");
+    EXPECT_STREQ(e.what(),
+                 (p.string() + ":3: replay: replay=host needs use_synjitsu=1 (synjitsu replays the "
+                               "queued SYNs)")
+                     .c_str());
+}
+
 TEST(jitsu_dns_config, unreadable_files) {
     temp_dir dir;
     const spec_error missing = load_error(dir.path() / "nope");

@@ -31,6 +31,16 @@ TEST(jitsu_dns_netns, argv_minimal) {
                        "--domid", "3", "--", "/bin/httpd"}));
 }
 
+TEST(jitsu_dns_netns, argv_wait_for_port_is_the_port_to_listen_on) {
+    const auto vm = spec(
+        "name=www,dns=www.example.org,ip=10.0.0.10,nic=br0,wait_for_port=8080,"
+        "cmd=/bin/httpd -p 8080");
+    EXPECT_EQ(netvm_argv(vm, 3, "jitsu-netvm", {}),
+              (strings{"jitsu-netvm", "--name", "www", "--bridge", "br0", "--ip", "10.0.0.10/24",
+                       "--mac", "00:16:3e:00:00:0a", "--boot-delay", "0.000", "--domid", "3",
+                       "--listen", "8080", "--", "/bin/httpd", "-p", "8080"}));
+}
+
 TEST(jitsu_dns_netns, argv_every_option) {
     const auto vm = spec(
         "name=www,dns=www.example.org,ip=10.0.0.10,nic=br0,prefix=16,gateway=10.0.0.1,"

@@ -17,6 +17,8 @@ const std::vector<std::string> seeds{
     "rumprun_config=json.cfg,response_delay=0.1,wait_for_key=data/status,wait_timeout=2.5,"
     "use_synjitsu=yes,stop_mode=shutdown,ttl=60,uuid=1ca0ffee-0000-4000-8000-00000000ab60,"
     "cmd=/bin/httpd --port 80,boot_delay=1.25,prefix=16,gateway=10.1.0.1",
+    "name=h,dns=h.example,ip=10.0.0.9,use_synjitsu=1,replay=host,port=80,port=443,"
+    "wait_for_port=8080,wait_timeout=3",
 };
 
 // Bytes a mutation inserts: the spec's own syntax plus some hostile ones.
@@ -42,6 +44,16 @@ void check_invariants(const vm_spec& vm) {
     EXPECT_LE(vm.response_delay, catalog_limits::max_seconds_value);
     EXPECT_LE(vm.boot_delay, catalog_limits::max_seconds_value);
     EXPECT_GE(vm.ttl, 1U);
+    // Masking modes and replay: the combinations the parser promises.
+    EXPECT_FALSE(vm.wait_for_port && vm.wait_for_key);
+    EXPECT_NE(vm.wait_for_port.value_or(1), 0);
+    EXPECT_TRUE(vm.replay != replay_mode::host || vm.use_synjitsu);
+    EXPECT_TRUE(vm.ports.empty() || vm.replay == replay_mode::host);
+    EXPECT_LE(vm.ports.size(), catalog_limits::max_ports);
+    for (std::size_t i = 0; i < vm.ports.size(); ++i) {
+        EXPECT_NE(vm.ports[i], 0);
+        EXPECT_EQ(std::count(vm.ports.begin(), vm.ports.end(), vm.ports[i]), 1);
+    }
 }
 
 std::string mutate(std::string s, std::mt19937& rng) {

@@ -67,11 +67,14 @@ TEST(jitsu_dns_spec_errors, structure) {
               "unknown key (known: dns, ip, ip6, name, mac, kernel, "
               "memory, cmdline, nic, script, disk, rumprun_config, "
               "response_delay, wait_for_key, wait_timeout, use_synjitsu, "
-              "stop_mode, ttl, uuid, cmd, boot_delay, prefix, gateway)"},
+              "stop_mode, ttl, uuid, cmd, boot_delay, prefix, gateway, "
+              "wait_for_port, replay, port)"},
              {base + ",IP=10.0.0.2", "IP", parse_error(base + ",frob=1").detail()},
              {base + ",ip=10.0.0.11", "ip", "given twice"},
              {base + ",name=b", "name", "given twice"},
              {base + ",ttl=5,ttl=6", "ttl", "given twice"},
+             {base + ",wait_for_port=80,wait_for_port=81", "wait_for_port", "given twice"},
+             {base + ",use_synjitsu=1,replay=host,replay=host", "replay", "given twice"},
              {base + ",dns=WWW.example.org.", "dns", "\"www.example.org\" given twice"},
              {base + ",cmd=a\tb", "", "byte 47 is outside printable ASCII"},
              {base + ",kernel=" + std::string(4096, 'k'), "",
@@ -209,7 +212,46 @@ TEST(jitsu_dns_spec_errors, values) {
             {nip + "prefix=x", "prefix", "\"x\" is not an integer from 0 to 128"},
             {nip + "gateway=10.0.0", "gateway", "\"10.0.0\" is not an IPv4 address"},
             {n + "ip6=fd00::1,gateway=10.0.0.1", "gateway", "an IPv4 gateway needs ip="},
+            {nip + "wait_for_port=0", "wait_for_port", "\"0\" is not an integer from 1 to 65535"},
+            {nip + "wait_for_port=65536", "wait_for_port",
+             "\"65536\" is not an integer from 1 to 65535"},
+            {nip + "wait_for_port=080", "wait_for_port",
+             "\"080\" is not an integer from 1 to 65535"},
+            {nip + "wait_for_port=http", "wait_for_port",
+             "\"http\" is not an integer from 1 to 65535"},
+            {nip + "wait_for_port=", "wait_for_port", "\"\" is not an integer from 1 to 65535"},
+            {nip + "replay=both", "replay", "\"both\" is not one of guest, host"},
+            {nip + "replay=HOST", "replay", "\"HOST\" is not one of guest, host"},
+            {nip + "replay=", "replay", "\"\" is not one of guest, host"},
+            {nip + "use_synjitsu=1,replay=host,port=0", "port",
+             "\"0\" is not an integer from 1 to 65535"},
+            {nip + "use_synjitsu=1,replay=host,port=99999", "port",
+             "\"99999\" is not an integer from 1 to 65535"},
+            {nip + "use_synjitsu=1,replay=host,port=80,port=443,port=80", "port", "80 given twice"},
         }) {
+        expect_rejected(c);
+    }
+}
+
+// Keys that contradict each other: caught once the whole spec is read, named by the key
+// that asks for what cannot be.
+TEST(jitsu_dns_spec_errors, masking_mode_combinations) {
+    for (const error_case& c : std::vector<error_case>{
+             {base + ",wait_for_key=data/status,wait_for_port=80", "wait_for_port",
+              "wait_for_key is given too (a VM waits for its key or its port)"},
+             {base + ",wait_for_port=80,wait_for_key=data/status", "wait_for_port",
+              "wait_for_key is given too (a VM waits for its key or its port)"},
+             {base + ",replay=host", "replay",
+              "replay=host needs use_synjitsu=1 (synjitsu replays the queued SYNs)"},
+             {base + ",replay=host,use_synjitsu=0", "replay",
+              "replay=host needs use_synjitsu=1 (synjitsu replays the queued SYNs)"},
+             {base + ",port=80", "port",
+              "port= is the host replay's probe hint: it needs replay=host"},
+             {base + ",use_synjitsu=1,port=80", "port",
+              "port= is the host replay's probe hint: it needs replay=host"},
+             {base + ",use_synjitsu=1,replay=guest,port=80", "port",
+              "port= is the host replay's probe hint: it needs replay=host"},
+         }) {
         expect_rejected(c);
     }
 }
@@ -221,6 +263,9 @@ TEST(jitsu_dns_spec_errors, bounds_on_repeated_keys) {
     spec = base;
     for (int i = 0; i < 17; ++i) spec += ",disk=/d" + std::to_string(i) + "@xvda";
     expect_rejected({spec, "disk", "more than 16 disks"});
+    spec = base + ",use_synjitsu=1,replay=host";
+    for (int i = 1; i <= 17; ++i) spec += ",port=" + std::to_string(i);
+    expect_rejected({spec, "port", "more than 16 ports"});
     spec = base + ",cmd=x";
     for (int i = 0; i < 64; ++i) spec += " a";
     expect_rejected({spec, "cmd", "65 words, at most 64"});

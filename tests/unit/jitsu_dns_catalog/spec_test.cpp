@@ -23,6 +23,9 @@ TEST(jitsu_dns_spec, minimal_spec_takes_defaults) {
     EXPECT_EQ(vm.stop, stop_mode::suspend);
     EXPECT_FALSE(vm.use_synjitsu);
     EXPECT_FALSE(vm.wait_for_key);
+    EXPECT_FALSE(vm.wait_for_port);
+    EXPECT_EQ(vm.replay, replay_mode::guest);
+    EXPECT_TRUE(vm.ports.empty());
     EXPECT_FALSE(vm.memory_kib);
     EXPECT_FALSE(vm.prefix_len);
     EXPECT_FALSE(vm.gateway);
@@ -72,6 +75,44 @@ TEST(jitsu_dns_spec, every_key) {
     ASSERT_EQ(vm.raw.size(), 25U);
     EXPECT_EQ(vm.raw[0], (std::pair<std::string, std::string>{"dns", "WWW.Example.ORG."}));
     EXPECT_EQ(vm.raw[8], (std::pair<std::string, std::string>{"cmdline", "-v --x=y"}));
+}
+
+TEST(jitsu_dns_spec, wait_for_port_replay_and_ports) {
+    const auto plain = parse_vm_spec(
+        "name=a,dns=a.example,ip=10.0.0.1,wait_for_port=8080,wait_timeout=7", defaults);
+    EXPECT_EQ(plain.wait_for_port, 8080);
+    EXPECT_EQ(plain.wait_timeout, 7s);
+    EXPECT_EQ(plain.replay, replay_mode::guest);
+    const auto edges = [](const std::string& v) {
+        return parse_vm_spec("name=a,dns=a.example,ip=10.0.0.1,wait_for_port=" + v, defaults)
+            .wait_for_port;
+    };
+    EXPECT_EQ(edges("1"), 1);
+    EXPECT_EQ(edges("65535"), 65535);
+
+    // Host replay: the ports in the order given; wait_for_port may be one of them or not.
+    const auto host = parse_vm_spec(
+        "name=a,dns=a.example,ip=10.0.0.1,use_synjitsu=1,replay=host,port=443,port=80,"
+        "wait_for_port=8080",
+        defaults);
+    EXPECT_EQ(host.replay, replay_mode::host);
+    EXPECT_EQ(host.ports, (std::vector<std::uint16_t>{443, 80}));
+    EXPECT_EQ(host.wait_for_port, 8080);
+    ASSERT_EQ(host.raw.size(), 8U);
+    EXPECT_EQ(host.raw[5], (std::pair<std::string, std::string>{"port", "443"}));
+    EXPECT_EQ(host.raw[7], (std::pair<std::string, std::string>{"wait_for_port", "8080"}));
+
+    // replay=guest is the default, so saying it is allowed anywhere; sixteen ports are.
+    EXPECT_EQ(parse_vm_spec("name=a,dns=a.example,ip=10.0.0.1,replay=guest", defaults).replay,
+              replay_mode::guest);
+    std::string spec = "name=a,dns=a.example,ip=10.0.0.1,use_synjitsu=1,replay=host";
+    for (int p = 1; p <= 16; ++p) spec += ",port=" + std::to_string(p);
+    EXPECT_EQ(parse_vm_spec(spec, defaults).ports.size(), 16U);
+    // With use_synjitsu, wait_for_port is allowed (synjitsu masks; its port is a hint).
+    EXPECT_EQ(
+        parse_vm_spec("name=a,dns=a.example,ip=10.0.0.1,use_synjitsu=1,wait_for_port=80", defaults)
+            .wait_for_port,
+        80);
 }
 
 TEST(jitsu_dns_spec, ip6_only_vm_derives_mac_from_ip6) {

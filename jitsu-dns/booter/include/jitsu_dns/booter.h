@@ -1,8 +1,9 @@
 #pragma once
 // The booter: jitsu-dns's vm_gate. A query for a stopped VM boots it through the backend
 // (once, however many queries arrive meanwhile); its answers are released as the VM's
-// masking mode says (response_delay, wait_for_key, use_synjitsu); idle VMs are stopped
-// after 2xTTL; VMs that die on their own are noticed; the state tree is kept current.
+// masking mode says (response_delay, wait_for_key, wait_for_port, use_synjitsu); idle
+// VMs are stopped after 2xTTL; VMs that die on their own are noticed; the state tree is
+// kept current.
 //
 // Everything runs on the DNS event loop; backend calls go through the backend_worker.
 // Life: construct, co_await start() (reconcile + publish the tree), serve, co_await
@@ -20,6 +21,7 @@
 #include "jitsu_dns/backend.h"
 #include "jitsu_dns/backend_worker.h"
 #include "jitsu_dns/idle_stopper.h"
+#include "jitsu_dns/port_probe.h"
 #include "jitsu_dns/state_tree.h"
 #include "jitsu_dns/vm_gate.h"
 #include "jitsu_dns/vm_spec.h"
@@ -41,14 +43,19 @@ struct booter_options {
     std::chrono::milliseconds last_request_flush{1000};
     // After a failed boot, queries get SERVFAIL at once for this long.
     std::chrono::milliseconds retry_backoff{1000};
-    // wait_for_key without a timeout in the spec waits this long.
+    // wait_for_key / wait_for_port without a timeout in the spec waits this long.
     std::chrono::milliseconds default_wait_timeout{10000};
+    // wait_for_port's probes (the total is the VM's wait timeout).
+    port_probe_timing port_probe{};
 };
 
 struct booter_stats {
     std::uint64_t queries = 0, boots = 0, boot_failures = 0, resumes = 0, stops = 0,
                   stop_failures = 0, deaths = 0, adopted = 0, wait_timeouts = 0, answers_held = 0,
                   answers_released = 0, answers_failed = 0;
+    // wait_for_port: probe loops run (one per boot, however many queries wait), connects
+    // they started (counted when a loop ends). Their timeouts count in wait_timeouts.
+    std::uint64_t port_waits = 0, port_probes = 0;
 };
 
 class booter final : public vm_gate {
@@ -95,6 +102,11 @@ class booter final : public vm_gate {
     boost::asio::awaitable<void> resume(std::size_t vm, std::uint64_t epoch);
     boost::asio::awaitable<void> stop(std::size_t vm, stop_mode mode, std::uint64_t epoch);
     void mode_satisfied(std::size_t vm, std::uint64_t epoch, const char* how);
+    // After a mode's wait (key or port): response_delay more, then mode_satisfied.
+    void satisfy_after_delay(std::size_t vm, std::uint64_t epoch, const char* how);
+    void start_key_wait(std::size_t vm, std::uint64_t epoch);
+    void start_port_wait(std::size_t vm, std::uint64_t epoch);
+    std::chrono::milliseconds wait_timeout(const vm_spec& spec) const;
     void boot_failed(std::size_t vm, std::string error);
     void became_stopped(std::size_t vm);
     // use_synjitsu: /synjitsu/booting/<ip> handling.
@@ -110,7 +122,8 @@ class booter final : public vm_gate {
     xenstore::client& xs_;
     booter_options options_;
     std::vector<vm_runtime> vms_;
-    // Per VM: the mode wait (wait_for_key) or the managed watch (use_synjitsu) under way.
+    // Per VM: the mode wait (wait_for_key, wait_for_port) or the managed watch
+    // (use_synjitsu) under way.
     std::vector<std::shared_ptr<pending_signal>> mode_wait_;
     std::vector<std::shared_ptr<pending_signal>> managed_watch_;
     std::vector<std::unique_ptr<boost::asio::steady_timer>> delay_timer_;

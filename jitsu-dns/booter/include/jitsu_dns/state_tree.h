@@ -4,7 +4,7 @@
 //   config/<key>/<i>   every VMSPEC key=value as given (i counts repeats of a key)
 //   dns/<i>/name       dns/<i>/ttl
 //   ip  ip6  mac  response_delay (seconds)  stop_mode  use_synjitsu (true|false)
-//   wait_for_key       (only when set)
+//   wait_for_key  wait_for_port   (only when set)
 //   state              stopped | booting | running | suspended
 //   domid              while the backend gives one
 //   last_request       unix time of the last query, seconds with milliseconds

@@ -22,7 +22,7 @@ namespace jitsu::dns {
 struct catalog_defaults {
     std::uint32_t ttl = 60;                         // -t: DNS TTL; idle stop after 2×ttl
     std::chrono::milliseconds response_delay{100};  // -d: answer delay after a boot
-    std::chrono::milliseconds wait_timeout{5000};   // --wait-timeout: wait_for_key bound
+    std::chrono::milliseconds wait_timeout{5000};   // --wait-timeout: wait_for_key/port bound
     stop_mode stop = stop_mode::destroy;            // -m
 };
 
@@ -31,6 +31,7 @@ struct catalog_limits {
     static constexpr std::size_t max_spec_bytes = 4096;
     static constexpr std::size_t max_dns_names = 64;
     static constexpr std::size_t max_disks = 16;
+    static constexpr std::size_t max_ports = 16;
     static constexpr std::size_t max_cmd_args = 64;
     static constexpr std::size_t max_name_length = 64;
     static constexpr std::size_t max_wait_key_length = 256;
@@ -55,7 +56,9 @@ class spec_error : public std::runtime_error {
 };
 
 // One VMSPEC. Unknown keys, duplicates of non-repeatable keys, missing name / dns /
-// (ip or ip6) and malformed values throw spec_error. origin is set to `VMSPEC "..."`.
+// (ip or ip6), malformed values and keys that contradict each other (wait_for_port with
+// wait_for_key, replay=host without use_synjitsu, port= without replay=host) throw
+// spec_error. origin is set to `VMSPEC "..."`.
 vm_spec parse_vm_spec(std::string_view text, const catalog_defaults& defaults);
 
 // One VMSPEC per line; blank lines and lines whose first non-blank character is '#' are

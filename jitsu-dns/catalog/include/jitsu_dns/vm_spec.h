@@ -4,10 +4,6 @@
 // booter (masking modes, idle stop, state tree). Values are validated at parse time, so
 // the rest of jitsu-dns never re-checks them.
 
-#include "common/ipv4_address.h"
-#include "common/ipv6_address.h"
-#include "common/mac_address.h"
-
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -15,10 +11,19 @@
 #include <utility>
 #include <vector>
 
+#include "common/ipv4_address.h"
+#include "common/ipv6_address.h"
+#include "common/mac_address.h"
+
 namespace jitsu::dns {
 
 // What idle stop (and --stop-on-exit) does to a VM: `-m/--mode`, per VM `stop_mode=`.
 enum class stop_mode { destroy, suspend, shutdown };
+
+// Who takes the SYNs synjitsu queued for a use_synjitsu VM (`replay=`): the VM's own
+// patched stack (guest, as the original Jitsu), or synjitsu itself once the VM's service
+// accepts (host: for unmodified guests).
+enum class replay_mode { guest, host };
 
 struct vm_spec {
     // Stable identity: `uuid=` if given, else derived deterministically from `name` (so a
@@ -33,23 +38,31 @@ struct vm_spec {
     // synjitsu and the VM agree without configuration.
     mac_address mac;
     std::chrono::milliseconds response_delay{0};  // `response_delay=` (seconds) or -d
-    std::optional<std::string> wait_for_key;      // `wait_for_key=`, relative to /local/domain/<domid>/
-    std::chrono::milliseconds wait_timeout{0};    // `wait_timeout=` (seconds) or --wait-timeout
-    bool use_synjitsu = false;                    // `use_synjitsu=1|true|0|false`
-    stop_mode stop = stop_mode::destroy;          // `stop_mode=` or -m
+    std::optional<std::string> wait_for_key;  // `wait_for_key=`, relative to /local/domain/<domid>/
+    std::chrono::milliseconds wait_timeout{0};  // `wait_timeout=` (seconds) or --wait-timeout
+    bool use_synjitsu = false;                  // `use_synjitsu=1|true|0|false`
+    // `wait_for_port=` (1..65535): hold the answer until the VM accepts TCP on it, at most
+    // wait_timeout. Never together with wait_for_key; with use_synjitsu it is only a
+    // service port (synjitsu masks the boot).
+    std::optional<std::uint16_t> wait_for_port;
+    replay_mode replay = replay_mode::guest;  // `replay=guest|host`; host needs use_synjitsu
+    // `port=` (repeatable, distinct): the VM's service ports, announced to synjitsu with
+    // replay=host (which requires it) so it probes them before any SYN is queued.
+    std::vector<std::uint16_t> ports;
+    stop_mode stop = stop_mode::destroy;  // `stop_mode=` or -m
 
     // Backend inputs (validated where their meaning is fixed).
-    std::string kernel;                      // `kernel=` (libxl/libvirt)
-    std::optional<std::uint64_t> memory_kib; // `memory=` in KiB, as the original Jitsu
-    std::string cmdline;                     // `cmdline=`
-    std::string nic;                         // `nic=` bridge (netns: the bridge jitsu-netvm joins)
-    std::string script;                      // `script=` (libxl vif script)
-    std::vector<std::string> disks;          // `disk=` (repeatable) "target@vdev"
-    std::string rumprun_config;              // `rumprun_config=` (libxl)
-    std::string cmd;                         // `cmd=` (netns: the server program, split on spaces)
-    std::chrono::milliseconds boot_delay{0}; // `boot_delay=` (netns: emulated boot time)
-    std::optional<std::uint8_t> prefix_len;  // `prefix=` (netns: ip/prefix, default 24)
-    std::optional<ipv4_address> gateway;     // `gateway=` (netns)
+    std::string kernel;                       // `kernel=` (libxl/libvirt)
+    std::optional<std::uint64_t> memory_kib;  // `memory=` in KiB, as the original Jitsu
+    std::string cmdline;                      // `cmdline=`
+    std::string nic;                          // `nic=` bridge (netns: the bridge jitsu-netvm joins)
+    std::string script;                       // `script=` (libxl vif script)
+    std::vector<std::string> disks;           // `disk=` (repeatable) "target@vdev"
+    std::string rumprun_config;               // `rumprun_config=` (libxl)
+    std::string cmd;                          // `cmd=` (netns: the server program, split on spaces)
+    std::chrono::milliseconds boot_delay{0};  // `boot_delay=` (netns: emulated boot time)
+    std::optional<std::uint8_t> prefix_len;   // `prefix=` (netns: ip/prefix, default 24)
+    std::optional<ipv4_address> gateway;      // `gateway=` (netns)
 
     // Every key=value exactly as given, in order: written to /jitsu/vm/<uuid>/config/<key>/<i>.
     std::vector<std::pair<std::string, std::string>> raw;
