@@ -14,6 +14,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/booting_value.h"
 #include "common/syn_record.h"
 
 namespace jitsu::dns {
@@ -23,18 +24,13 @@ using xenstore::result;
 using xenstore::tx_id;
 
 std::string synjitsu_booting_value(const vm_spec& vm) {
-    std::string value = vm.mac.to_string();
-    if (vm.replay != replay_mode::host) return value;
-    value += " replay=host";
-    std::vector<std::uint16_t> ports = vm.ports;
-    if (vm.wait_for_port &&
-        std::find(ports.begin(), ports.end(), *vm.wait_for_port) == ports.end()) {
-        ports.push_back(*vm.wait_for_port);
+    booting_value value{vm.mac, vm.replay, vm.ports};
+    if (vm.replay == replay_mode::host && vm.wait_for_port &&
+        std::find(value.ports.begin(), value.ports.end(), *vm.wait_for_port) ==
+            value.ports.end()) {
+        value.ports.push_back(*vm.wait_for_port);  // the catalog keeps room for it
     }
-    for (std::size_t i = 0; i < ports.size(); ++i) {
-        value += fmt::format("{}{}", i == 0 ? " ports=" : "+", ports[i]);
-    }
-    return value;
+    return format_booting_value(value);
 }
 
 asio::awaitable<result<void>> announce_booting(xenstore::client& xs, const ip_address& ip,

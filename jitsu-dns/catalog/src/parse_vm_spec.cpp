@@ -274,6 +274,13 @@ void complete(vm_spec& vm, const catalog_defaults& defaults,
     if (!vm.ports.empty() && vm.replay != replay_mode::host) {
         fail("port", "port= is the host replay's probe hint: it needs replay=host");
     }
+    if (vm.wait_for_port && vm.replay == replay_mode::host &&
+        std::find(vm.ports.begin(), vm.ports.end(), *vm.wait_for_port) == vm.ports.end() &&
+        vm.ports.size() >= catalog_limits::max_ports) {
+        fail("wait_for_port", fmt::format("with {} port= values, its port makes more than {} "
+                                          "(what synjitsu's booting entry carries)",
+                                          vm.ports.size(), catalog_limits::max_ports));
+    }
     if (!given(key_id::ttl)) vm.ttl = defaults.ttl;
     if (!given(key_id::response_delay)) vm.response_delay = defaults.response_delay;
     if (!given(key_id::wait_timeout)) vm.wait_timeout = defaults.wait_timeout;

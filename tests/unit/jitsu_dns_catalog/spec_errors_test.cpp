@@ -264,8 +264,14 @@ TEST(jitsu_dns_spec_errors, bounds_on_repeated_keys) {
     for (int i = 0; i < 17; ++i) spec += ",disk=/d" + std::to_string(i) + "@xvda";
     expect_rejected({spec, "disk", "more than 16 disks"});
     spec = base + ",use_synjitsu=1,replay=host";
-    for (int i = 1; i <= 17; ++i) spec += ",port=" + std::to_string(i);
-    expect_rejected({spec, "port", "more than 16 ports"});
+    for (int i = 1; i <= 9; ++i) spec += ",port=" + std::to_string(i);
+    expect_rejected({spec, "port", "more than 8 ports"});
+    // wait_for_port's port goes to synjitsu too: 8 port= and a ninth port is too many.
+    spec = base + ",use_synjitsu=1,replay=host,wait_for_port=99";
+    for (int i = 1; i <= 8; ++i) spec += ",port=" + std::to_string(i);
+    expect_rejected({spec, "wait_for_port",
+                     "with 8 port= values, its port makes more than 8 (what synjitsu's booting "
+                     "entry carries)"});
     spec = base + ",cmd=x";
     for (int i = 0; i < 64; ++i) spec += " a";
     expect_rejected({spec, "cmd", "65 words, at most 64"});

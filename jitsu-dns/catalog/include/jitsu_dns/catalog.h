@@ -31,7 +31,8 @@ struct catalog_limits {
     static constexpr std::size_t max_spec_bytes = 4096;
     static constexpr std::size_t max_dns_names = 64;
     static constexpr std::size_t max_disks = 16;
-    static constexpr std::size_t max_ports = 16;
+    // port= values: what /synjitsu/booting/<ip> carries (wait_for_port's port included).
+    static constexpr std::size_t max_ports = jitsu::max_booting_ports;
     static constexpr std::size_t max_cmd_args = 64;
     static constexpr std::size_t max_name_length = 64;
     static constexpr std::size_t max_wait_key_length = 256;

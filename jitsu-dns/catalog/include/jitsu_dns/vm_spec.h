@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/booting_value.h"
 #include "common/ipv4_address.h"
 #include "common/ipv6_address.h"
 #include "common/mac_address.h"
@@ -22,8 +23,8 @@ enum class stop_mode { destroy, suspend, shutdown };
 
 // Who takes the SYNs synjitsu queued for a use_synjitsu VM (`replay=`): the VM's own
 // patched stack (guest, as the original Jitsu), or synjitsu itself once the VM's service
-// accepts (host: for unmodified guests).
-enum class replay_mode { guest, host };
+// accepts (host: for unmodified guests). The type of the /synjitsu/booting/<ip> contract.
+using jitsu::replay_mode;
 
 struct vm_spec {
     // Stable identity: `uuid=` if given, else derived deterministically from `name` (so a
