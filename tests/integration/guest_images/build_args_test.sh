@@ -49,6 +49,20 @@ rejects "accel-probe: no image" "no guest image in $WORK/none" "$IMAGES/accel-pr
 rejects "measure-boot: an unknown variant" "unknown variant 'pc'" "$IMAGES/measure-boot" --image-dir "$WORK" pc
 rejects "measure-boot: bad --runs" "bad --runs" "$IMAGES/measure-boot" --runs 0 q35
 
+# The init's checks of the kernel command line (its own functions, run by the host's
+# busybox ash: the same shell as in the guest).
+validate() {  # validate FUNCTION ARGS...: runs the init's is_ipv4/is_number
+    busybox sh -c "set -f; eval \"\$(sed -n '/^# is_number S MAXLEN/,/^}\$/p;/^is_ipv4() {/,/^}\$/p' '$IMAGES/init')\"; \"\$@\"" sh "$@"
+}
+for a in 10.0.0.1 255.255.255.255 0.0.0.0; do check "init: accepts IPv4 '$a'" validate is_ipv4 "$a"; done
+for a in 1.2.3 1.2.3.4.5 256.1.1.1 01.2.3.4 1..2.3 .1.2.3 1.2.3. a.b.c.d 1.2.3.4/5 '' '1.2.*.4' ' 1.2.3.4'; do
+    check "init: rejects IPv4 '$a'" bash -c '! "$@"' sh validate is_ipv4 "$a"
+done
+for n in 1 80 65535; do check "init: accepts port '$n'" validate is_number "$n" 5 65535; done
+for n in 65536 080 99999 123456 '' x8 -1 '8 0'; do
+    check "init: rejects port '$n'" bash -c '! "$@"' sh validate is_number "$n" 5 65535
+done
+
 # Reproducible: two builds, same bytes.
 if "$BUILD" "$WORK/one" > "$WORK/one.log" 2>&1 && "$BUILD" "$WORK/two" > "$WORK/two.log" 2>&1; then
     log "ok: built: $(cat "$WORK/one.log")"
