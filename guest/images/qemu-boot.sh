@@ -21,6 +21,13 @@
 # shellcheck disable=SC2034  # GUEST_* are the results, read by the caller
 
 GUEST_QEMU_BIN=${GUEST_QEMU_BIN:-qemu-system-x86_64}
+# Kernel command-line words that shorten a TCG boot (measured: README.md "Boot time").
+# TRIM: generic ones (no gain measurable beyond noise here, harmless); LEAN: skip the
+# slowest initcalls under TCG (initcall_debug): the crypto self-tests (0.5-1.7 s), the
+# kprobe trace setup (0.2-0.4 s), the KDF self-test. FAST: what to boot with.
+GUEST_APPEND_TRIM="tsc=reliable no_timer_check nokaslr audit=0 8250.nr_uarts=1"
+GUEST_APPEND_LEAN="cryptomgr.notests initcall_blacklist=init_kprobe_trace,crypto_kdf108_init"
+GUEST_APPEND_FAST="quiet $GUEST_APPEND_TRIM $GUEST_APPEND_LEAN"
 GUEST_MEMORY_MB=${GUEST_MEMORY_MB:-256}
 
 guest_now_us() { echo "${EPOCHREALTIME/./}"; }

@@ -68,7 +68,7 @@ ip -n "$NS" tuntap add dev tap0 mode tap || { echo "[$CHECK_TAG] FAIL: tap in $N
 ip -n "$NS" link set tap0 master br0 up
 
 guest_qemu_cmd q35 tcg "$IMAGE_DIR" \
-    "quiet jitsu.ip=$VM_IP/24 jitsu.gw=$HOST_IP jitsu.port=$PORT jitsu.body=$BODY" \
+    "$GUEST_APPEND_FAST jitsu.ip=$VM_IP/24 jitsu.gw=$HOST_IP jitsu.port=$PORT jitsu.body=$BODY" \
     "tap,id=n0,ifname=tap0,script=no,downscript=no" "$VM_MAC" || exit 1
 rc=0
 boot "$WORK/good.log" ip netns exec "$NS" "${GUEST_QEMU_CMD[@]}" || rc=$?
@@ -102,7 +102,7 @@ guest_stop "$GUEST_PID"
 GUEST_PID=
 
 # --- 2. A bad command line: the guest reports it and powers off (QEMU exits) ------------
-guest_qemu_cmd q35 tcg "$IMAGE_DIR" "quiet jitsu.ip=10.0.0.300/24" "hubport,id=n0,hubid=0" || exit 1
+guest_qemu_cmd q35 tcg "$IMAGE_DIR" "$GUEST_APPEND_FAST jitsu.ip=10.0.0.300/24" "hubport,id=n0,hubid=0" || exit 1
 rc=0
 boot "$WORK/bad.log" "${GUEST_QEMU_CMD[@]}" || rc=$?
 check "bad jitsu.ip: not ready (wait returned 2, got $rc)" [ $rc = 2 ]
