@@ -5,8 +5,8 @@
 #   guest_qemu_cmd MACHINE ACCEL IMAGE_DIR APPEND NETDEV [MAC]
 #       fills the array GUEST_QEMU_CMD. MACHINE: q35 (virtio-net-pci) or microvm
 #       (virtio-net-device on virtio-mmio), with optional ",key=value" machine options;
-#       ACCEL: tcg or kvm; NETDEV: a -netdev value
-#       with id=n0 (e.g. "hubport,id=n0,hubid=0": a NIC wired to nothing);
+#       ACCEL: tcg or kvm; NETDEV: a -netdev value with id=n0 (e.g.
+#       "hubport,id=n0,hubid=0": a NIC wired to nothing);
 #       GUEST_QEMU_EXTRA (array, optional) is appended (e.g. -cpu choices).
 #   guest_boot_start LOG CMD...   starts CMD (e.g. ip netns exec NS "${GUEST_QEMU_CMD[@]}")
 #       in the background with the guest console written to LOG; sets GUEST_PID and
@@ -67,7 +67,7 @@ guest_wait_ready() {
   local log=$1 pid=$2 end text
   end=$(($(guest_now_us) + $3 * 1000000))
   while :; do
-    text=$(< "$log")
+    { text=$(< "$log"); } 2> /dev/null # bash warns about NUL bytes from the console
     case $text in
       *"jitsu-guest: ready"*) GUEST_READY_US=$(guest_now_us); return 0 ;;
       *"jitsu-guest: failed"*) return 2 ;;
