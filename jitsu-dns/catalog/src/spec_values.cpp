@@ -105,6 +105,12 @@ stop_mode parse_stop_mode(std::string_view text) {
     throw value_error(fmt::format("{} is not one of destroy, suspend, shutdown", quote(text)));
 }
 
+libvirt_domain_type parse_libvirt_domain_type(std::string_view text) {
+    if (text == "kvm") return libvirt_domain_type::kvm;
+    if (text == "qemu") return libvirt_domain_type::qemu;
+    throw value_error(fmt::format("{} is not one of kvm, qemu", quote(text)));
+}
+
 std::string parse_dns_name(std::string_view text) {
     std::string_view name = text;
     if (!name.empty() && name.back() == '.') name.remove_suffix(1);

@@ -28,6 +28,8 @@ std::uint64_t parse_unsigned(std::string_view text, std::uint64_t min, std::uint
 // 1/0/true/false/yes/no (any case).
 bool parse_bool(std::string_view text);
 stop_mode parse_stop_mode(std::string_view text);
+// kvm | qemu.
+libvirt_domain_type parse_libvirt_domain_type(std::string_view text);
 // A hostname (letters, digits, '-' not first or last in a label; labels 1..63, at most
 // 253 characters), lowercased, one final dot stripped.
 std::string parse_dns_name(std::string_view text);

@@ -17,6 +17,8 @@ const std::vector<std::string> seeds{
     "rumprun_config=json.cfg,response_delay=0.1,wait_for_key=data/status,wait_timeout=2.5,"
     "use_synjitsu=yes,stop_mode=shutdown,ttl=60,uuid=1ca0ffee-0000-4000-8000-00000000ab60,"
     "cmd=/bin/httpd --port 80,boot_delay=1.25,prefix=16,gateway=10.1.0.1",
+    "name=g,dns=g.example,ip=10.0.0.9,kernel=/img/vmlinuz,initrd=/img/initrd,domain_type=qemu,"
+    "memory=262144,nic=br0,cmdline=console=ttyS0",
 };
 
 // Bytes a mutation inserts: the spec's own syntax plus some hostile ones.
@@ -42,6 +44,9 @@ void check_invariants(const vm_spec& vm) {
     EXPECT_LE(vm.response_delay, catalog_limits::max_seconds_value);
     EXPECT_LE(vm.boot_delay, catalog_limits::max_seconds_value);
     EXPECT_GE(vm.ttl, 1U);
+    if (!vm.initrd.empty() || vm.domain_type) {
+        EXPECT_FALSE(vm.kernel.empty());
+    }
 }
 
 std::string mutate(std::string s, std::mt19937& rng) {

@@ -65,7 +65,7 @@ TEST(jitsu_dns_spec_errors, structure) {
              {base + ",=x", "", "item 4 has an empty key"},
              {base + ",frob=1", "frob",
               "unknown key (known: dns, ip, ip6, name, mac, kernel, "
-              "memory, cmdline, nic, script, disk, rumprun_config, "
+              "initrd, domain_type, memory, cmdline, nic, script, disk, rumprun_config, "
               "response_delay, wait_for_key, wait_timeout, use_synjitsu, "
               "stop_mode, ttl, uuid, cmd, boot_delay, prefix, gateway)"},
              {base + ",IP=10.0.0.2", "IP", parse_error(base + ",frob=1").detail()},
@@ -210,6 +210,23 @@ TEST(jitsu_dns_spec_errors, values) {
             {nip + "gateway=10.0.0", "gateway", "\"10.0.0\" is not an IPv4 address"},
             {n + "ip6=fd00::1,gateway=10.0.0.1", "gateway", "an IPv4 gateway needs ip="},
         }) {
+        expect_rejected(c);
+    }
+}
+
+TEST(jitsu_dns_spec_errors, libvirt_transient_domain_keys) {
+    const std::string k = base + ",kernel=/boot/vmlinuz,";
+    for (const error_case& c : std::vector<error_case>{
+             {k + "initrd=", "initrd", "empty value"},
+             {k + "initrd=/a,initrd=/b", "initrd", "given twice"},
+             {k + "domain_type=xen", "domain_type", "\"xen\" is not one of kvm, qemu"},
+             {k + "domain_type=KVM", "domain_type", "\"KVM\" is not one of kvm, qemu"},
+             {k + "domain_type=", "domain_type", "\"\" is not one of kvm, qemu"},
+             {k + "domain_type=qemu,domain_type=kvm", "domain_type", "given twice"},
+             // Without kernel= there is no domain to shape: a persistent domain has its own.
+             {base + ",initrd=/boot/initrd.img", "initrd", "needs kernel="},
+             {base + ",domain_type=qemu", "domain_type", "needs kernel="},
+         }) {
         expect_rejected(c);
     }
 }
