@@ -1,73 +1,58 @@
-// The libvirt backend (`-x libvirt -c URI`): a VM is the libvirt domain named like the
-// VM (else the one with the VM's uuid), driven through the libvirt API:
-//   start    virDomainCreate (a paused domain is resumed), then virDomainGetID
-//   stop     destroy: virDomainDestroy; shutdown: virDomainShutdown, then
-//            virDomainDestroy if it is still up after backend_options::stop_grace;
-//            suspend: virDomainSuspend
+// The libvirt backend (`-x libvirt -c URI`). A VM is the libvirt domain named like the VM
+// (else the one with the VM's uuid):
+//   start    a persistent domain (defined outside jitsu-dns, `virsh define`) is started
+//            with virDomainCreate, as the original Jitsu did; without one, a VM with
+//            kernel= gets a transient domain from virDomainCreateXML (libvirt_domain_xml.h),
+//            named and identified like the VM. A paused domain is resumed. Then
+//            virDomainGetID.
+//   stop     destroy: virDomainDestroy; shutdown: virDomainShutdown, then virDomainDestroy
+//            if it is still up after backend_options::stop_grace (a guest whose init
+//            ignores ACPI, e.g. busybox); suspend: virDomainSuspend
 //   resume   virDomainResume
 //   status   virDomainGetState: running/blocked/shutting down -> running,
-//            paused/pmsuspended -> suspended, anything else -> stopped
-// libvirt's errors become one-line backend_errors (libvirt's own printing to stderr is
-// silenced); a dead connection is reopened before the next call. Works with libvirt's
-// in-process test driver (`test:///default`, `test:///abs/path/node.xml`), no daemon.
-// The domains are defined outside jitsu-dns (virsh define): kernel=, memory= etc. of the
-// spec are not used here.
+//            paused/pmsuspended -> suspended, anything else -> stopped. A transient domain
+//            vanishes when it stops: no domain is `stopped` for a VM with kernel=.
+// Adoption after a jitsu-dns restart needs nothing more: the domain, persistent or
+// transient, is found by name and reported running. A VM without kernel= and without a
+// domain is an error on every call. Calls block (libvirt RPC, the shutdown grace): the
+// booter runs them on its backend worker thread. Works with libvirt's in-process test
+// driver (`test:///default`, `test:///abs/path/node.xml`), no daemon.
 #include <fmt/format.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <thread>
 
 #include "factories.h"
+#include "jitsu_dns/libvirt_domain_xml.h"
+#include "libvirt_connection.h"
 
 namespace jitsu::dns {
 namespace {
 
 using namespace std::chrono_literals;
+using detail::domain_ptr;
+using detail::libvirt_last_error;
 
-// libvirt prints every error to stderr unless an error function is set; ours stays quiet
-// (errors are read back with virGetLastError and reported by the caller).
-void quiet_error_handler(void*, virErrorPtr) {}
-
-void silence_libvirt() {
-    static std::once_flag once;
-    std::call_once(once, [] { virSetErrorFunc(nullptr, quiet_error_handler); });
+double ms_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
-
-// libvirt's last error on this thread, on one line.
-std::string last_error() {
-    const char* msg = virGetLastErrorMessage();
-    std::string out = msg != nullptr ? msg : "unknown libvirt error";
-    std::replace(out.begin(), out.end(), '\n', ' ');
-    return out;
-}
-
-struct domain_free {
-    void operator()(virDomainPtr d) const { virDomainFree(d); }
-};
-using domain_ptr = std::unique_ptr<virDomain, domain_free>;
 
 class libvirt_backend final : public backend {
   public:
-    explicit libvirt_backend(const backend_options& options) : options_(options) {
-        silence_libvirt();
-        connect();
-    }
-    ~libvirt_backend() override {
-        if (conn_ != nullptr) virConnectClose(conn_);
-    }
-    libvirt_backend(const libvirt_backend&) = delete;
-    libvirt_backend& operator=(const libvirt_backend&) = delete;
+    explicit libvirt_backend(const backend_options& options)
+        : options_(options), conn_(options.connect_uri) {}
 
     std::string_view kind() const override { return "libvirt"; }
 
     vm_status start(const vm_spec& vm) override {
         std::lock_guard lock(mutex_);
-        const domain_ptr d = lookup(vm);
+        domain_ptr d = find(vm);
+        if (!d) return create_transient(vm);
         switch (power(vm, d.get())) {
             case vm_power::running:
                 break;
@@ -83,7 +68,8 @@ class libvirt_backend final : public backend {
 
     void stop(const vm_spec& vm, stop_mode mode) override {
         std::lock_guard lock(mutex_);
-        const domain_ptr d = lookup(vm);
+        const domain_ptr d = find(vm);
+        if (!d) return;  // a transient domain that is gone: stopped
         const vm_power now = power(vm, d.get());
         if (now == vm_power::stopped) return;
         switch (mode) {
@@ -92,7 +78,7 @@ class libvirt_backend final : public backend {
                     check(vm, "virDomainSuspend", virDomainSuspend(d.get()));
                 return;
             case stop_mode::destroy:
-                check(vm, "virDomainDestroy", virDomainDestroy(d.get()));
+                destroy(vm, d.get());
                 return;
             case stop_mode::shutdown:
                 shutdown(vm, d.get());
@@ -102,8 +88,8 @@ class libvirt_backend final : public backend {
 
     void resume(const vm_spec& vm) override {
         std::lock_guard lock(mutex_);
-        const domain_ptr d = lookup(vm);
-        const vm_power now = power(vm, d.get());
+        const domain_ptr d = find(vm);
+        const vm_power now = d ? power(vm, d.get()) : vm_power::stopped;
         if (now == vm_power::stopped)
             throw backend_error(fmt::format("VM {}: not running, cannot resume it", vm.name));
         if (now == vm_power::suspended) check(vm, "virDomainResume", virDomainResume(d.get()));
@@ -111,61 +97,62 @@ class libvirt_backend final : public backend {
 
     vm_status status(const vm_spec& vm) override {
         std::lock_guard lock(mutex_);
-        const domain_ptr d = lookup(vm);
+        const domain_ptr d = find(vm);
+        if (!d) return {};
         return status_of(vm, d.get());
     }
 
   private:
-    std::string uri_text() const {
-        return options_.connect_uri.empty() ? "libvirt's default URI" : options_.connect_uri;
-    }
-
-    void connect() {
-        if (conn_ != nullptr) {
-            virConnectClose(conn_);
-            conn_ = nullptr;
-        }
-        conn_ =
-            virConnectOpen(options_.connect_uri.empty() ? nullptr : options_.connect_uri.c_str());
-        if (conn_ == nullptr) {
+    // The VM's domain; null only for a VM with kernel= (its transient domain is not
+    // there); for any other VM a missing domain is an error.
+    domain_ptr find(const vm_spec& vm) {
+        domain_ptr d = conn_.find(vm.name, vm.name, vm.uuid);
+        if (!d && vm.kernel.empty()) {
             throw backend_error(
-                fmt::format("libvirt backend: cannot connect to {}: {}", uri_text(), last_error()));
+                fmt::format("VM {}: no libvirt domain named \"{}\" or with UUID {} on {}", vm.name,
+                            vm.name, vm.uuid, conn_.uri_text()));
         }
-        virConnSetErrorFunc(conn_, nullptr, quiet_error_handler);
+        return d;
     }
 
-    // The connection, reopened if the daemon went away or the link broke.
-    virConnectPtr connection() {
-        if (conn_ == nullptr || virConnectIsAlive(conn_) != 1) {
-            spdlog::warn("libvirt connection to {} is down: reconnecting", uri_text());
-            connect();
+    vm_status create_transient(const vm_spec& vm) {
+        const std::string driver = conn_.driver();
+        const bool probe_kvm = !vm.domain_type && driver == "QEMU";
+        const std::string type =
+            transient_domain_type(vm, driver, probe_kvm ? conn_.kvm_usable() : false);
+        transient_domain_inputs in{type, {}};
+        if (!options_.libvirt_console_dir.empty()) {
+            in.console_log = (options_.libvirt_console_dir / (vm.name + ".console.log")).string();
         }
-        return conn_;
-    }
-
-    domain_ptr lookup(const vm_spec& vm) {
-        virConnectPtr c = connection();
-        if (virDomainPtr d = virDomainLookupByName(c, vm.name.c_str())) return domain_ptr(d);
-        if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN) {
-            throw backend_error(fmt::format("VM {}: libvirt: {}", vm.name, last_error()));
+        const std::string xml = transient_domain_xml(vm, in);
+        const auto t0 = std::chrono::steady_clock::now();
+        virDomainPtr raw = virDomainCreateXML(conn_.get(), xml.c_str(), 0);
+        if (raw == nullptr) {
+            throw backend_error(fmt::format("VM {}: libvirt virDomainCreateXML: {}", vm.name,
+                                            libvirt_last_error()));
         }
-        if (virDomainPtr d = virDomainLookupByUUIDString(c, vm.uuid.c_str())) return domain_ptr(d);
-        if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN) {
-            throw backend_error(fmt::format("VM {}: libvirt: {}", vm.name, last_error()));
-        }
-        throw backend_error(
-            fmt::format("VM {}: no libvirt domain named \"{}\" or with UUID {} on {}", vm.name,
-                        vm.name, vm.uuid, uri_text()));
+        const domain_ptr d(raw);
+        spdlog::info("VM {}: created transient libvirt domain (type {}) in {:.1f} ms{}", vm.name,
+                     type, ms_since(t0),
+                     in.console_log.empty() ? std::string{}
+                                            : fmt::format(", console log {}", in.console_log));
+        return status_of(vm, d.get());
     }
 
     void check(const vm_spec& vm, const char* call, int rc) {
-        if (rc < 0)
-            throw backend_error(fmt::format("VM {}: libvirt {}: {}", vm.name, call, last_error()));
+        if (rc < 0) {
+            throw backend_error(
+                fmt::format("VM {}: libvirt {}: {}", vm.name, call, libvirt_last_error()));
+        }
     }
 
+    // A transient domain that stopped meanwhile no longer exists: that is `stopped`.
     vm_power power(const vm_spec& vm, virDomainPtr d) {
         int state = 0, reason = 0;
-        check(vm, "virDomainGetState", virDomainGetState(d, &state, &reason, 0));
+        if (virDomainGetState(d, &state, &reason, 0) < 0) {
+            if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN) return vm_power::stopped;
+            check(vm, "virDomainGetState", -1);
+        }
         switch (state) {
             case VIR_DOMAIN_RUNNING:
             case VIR_DOMAIN_BLOCKED:
@@ -189,6 +176,14 @@ class libvirt_backend final : public backend {
         return s;
     }
 
+    // virDomainDestroy; a domain that stopped on its own meanwhile is fine.
+    void destroy(const vm_spec& vm, virDomainPtr d) {
+        if (virDomainDestroy(d) == 0) return;
+        const std::string error = libvirt_last_error();
+        if (power(vm, d) == vm_power::stopped) return;
+        throw backend_error(fmt::format("VM {}: libvirt virDomainDestroy: {}", vm.name, error));
+    }
+
     // Asks the guest to stop; destroys it if it is still up after the grace period.
     void shutdown(const vm_spec& vm, virDomainPtr d) {
         if (power(vm, d) == vm_power::suspended) check(vm, "virDomainResume", virDomainResume(d));
@@ -198,7 +193,7 @@ class libvirt_backend final : public backend {
             if (std::chrono::steady_clock::now() >= deadline) {
                 spdlog::warn("VM {}: still up {} ms after shutdown: destroying it", vm.name,
                              options_.stop_grace.count());
-                check(vm, "virDomainDestroy", virDomainDestroy(d));
+                destroy(vm, d);
                 return;
             }
             std::this_thread::sleep_for(50ms);
@@ -206,7 +201,7 @@ class libvirt_backend final : public backend {
     }
 
     backend_options options_;
-    virConnectPtr conn_ = nullptr;
+    detail::libvirt_connection conn_;
     std::mutex mutex_;
 };
 

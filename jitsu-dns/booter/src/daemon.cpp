@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <cmath>
 #include <csignal>
 #include <ctime>
 #include <exception>
@@ -88,6 +89,8 @@ int run_daemon(const daemon_options& o) {
     try {
         backend_options bo;
         bo.connect_uri = o.connect;
+        bo.libvirt_console_dir = o.libvirt_console_dir;
+        bo.stop_grace = std::chrono::milliseconds(std::llround(o.stop_grace_s * 1000.0));
         bo.netvm_path = o.netvm_path;
         bo.xenstore_path = o.xenstore_path;
         bo.bridge_netns = o.bridge_netns;

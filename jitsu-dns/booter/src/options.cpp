@@ -21,9 +21,9 @@ constexpr const char* description =
     "VMSPEC: key=value,... e.g.\n"
     "  dns=www.example.org,ip=10.0.0.10,name=www,nic=br0,cmd=/usr/bin/server --port 80\n"
     "keys: dns (repeatable), ip, ip6, name, mac, uuid, ttl, response_delay, wait_for_key,\n"
-    "  wait_timeout, use_synjitsu, stop_mode, kernel, memory, cmdline, nic, script, disk\n"
-    "  (repeatable), rumprun_config, cmd, boot_delay, prefix, gateway, wait_for_port,\n"
-    "  replay (guest|host), port (repeatable)\n";
+    "  wait_timeout, use_synjitsu, stop_mode, kernel, initrd, domain_type, memory, cmdline,\n"
+    "  nic, script, disk (repeatable), rumprun_config, cmd, boot_delay, prefix, gateway,\n"
+    "  wait_for_port, replay (guest|host), port (repeatable)\n";
 
 constexpr const char* exit_codes =
     "\nExit codes: 0 stopped by SIGTERM/SIGINT; 1 runtime error; 2 bad flags, VMSPEC or\n"
@@ -64,6 +64,18 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
         ->capture_default_str()
         ->check(CLI::IsMember({"netns", "libvirt", "libxl"}));
     app.add_option("-c,--connect", o.connect, "libvirt URI (e.g. test:///default, xen:///system)");
+    app.add_option("--libvirt-console-dir", o.libvirt_console_dir,
+                   "libvirt: log each transient domain's serial console to DIR/NAME.console.log "
+                   "(default: a pty only, `virsh console NAME`)")
+        ->check([](const std::string& dir) {
+            return !dir.empty() && dir.front() == '/' ? std::string{}
+                                                      : std::string{"must be an absolute path"};
+        });
+    app.add_option("--stop-grace", o.stop_grace_s,
+                   "stop_mode=shutdown: seconds a VM may take to stop before it is destroyed "
+                   "(netns: jitsu-netvm's clean-up before SIGKILL)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.1, 3600.0));
     app.add_flag("--synjitsu", o.synjitsu,
                  "Announce booting use_synjitsu VMs to synjitsu (/synjitsu/booting/<ip>)");
     app.add_option("--config", o.config_files, "File of VMSPECs, one per line (repeatable)")

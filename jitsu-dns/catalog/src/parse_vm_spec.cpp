@@ -20,6 +20,8 @@ enum class key_id {
     name,
     mac,
     kernel,
+    initrd,
+    domain_type,
     memory,
     cmdline,
     nic,
@@ -49,13 +51,15 @@ struct key_info {
 };
 
 // Every key a VMSPEC may hold. dns=, disk= and port= repeat; every other key appears once.
-constexpr std::array<key_info, 26> keys{{
+constexpr std::array<key_info, 28> keys{{
     {"dns", key_id::dns, true},
     {"ip", key_id::ip, false},
     {"ip6", key_id::ip6, false},
     {"name", key_id::name, false},
     {"mac", key_id::mac, false},
     {"kernel", key_id::kernel, false},
+    {"initrd", key_id::initrd, false},
+    {"domain_type", key_id::domain_type, false},
     {"memory", key_id::memory, false},
     {"cmdline", key_id::cmdline, false},
     {"nic", key_id::nic, false},
@@ -172,6 +176,12 @@ void apply(vm_spec& vm, key_id id, std::string_view value) {
         case key_id::kernel:
             vm.kernel = parse_text(value);
             break;
+        case key_id::initrd:
+            vm.initrd = parse_text(value);
+            break;
+        case key_id::domain_type:
+            vm.domain_type = parse_libvirt_domain_type(value);
+            break;
         case key_id::memory:
             vm.memory_kib = parse_unsigned(value, 1, catalog_limits::max_memory_kib);
             break;
@@ -281,6 +291,9 @@ void complete(vm_spec& vm, const catalog_defaults& defaults,
                                           "(what synjitsu's booting entry carries)",
                                           vm.ports.size(), catalog_limits::max_ports));
     }
+    // Both only shape a domain built from kernel= (a persistent domain has its own).
+    if (given(key_id::initrd) && vm.kernel.empty()) fail("initrd", "needs kernel=");
+    if (given(key_id::domain_type) && vm.kernel.empty()) fail("domain_type", "needs kernel=");
     if (!given(key_id::ttl)) vm.ttl = defaults.ttl;
     if (!given(key_id::response_delay)) vm.response_delay = defaults.response_delay;
     if (!given(key_id::wait_timeout)) vm.wait_timeout = defaults.wait_timeout;

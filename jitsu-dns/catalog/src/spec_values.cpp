@@ -115,6 +115,12 @@ std::uint16_t parse_port(std::string_view text) {
     return static_cast<std::uint16_t>(parse_unsigned(text, 1, 65535));
 }
 
+libvirt_domain_type parse_libvirt_domain_type(std::string_view text) {
+    if (text == "kvm") return libvirt_domain_type::kvm;
+    if (text == "qemu") return libvirt_domain_type::qemu;
+    throw value_error(fmt::format("{} is not one of kvm, qemu", quote(text)));
+}
+
 std::string parse_dns_name(std::string_view text) {
     std::string_view name = text;
     if (!name.empty() && name.back() == '.') name.remove_suffix(1);

@@ -31,6 +31,8 @@ stop_mode parse_stop_mode(std::string_view text);
 replay_mode parse_replay_mode(std::string_view text);
 // A TCP port, 1..65535.
 std::uint16_t parse_port(std::string_view text);
+// kvm | qemu.
+libvirt_domain_type parse_libvirt_domain_type(std::string_view text);
 // A hostname (letters, digits, '-' not first or last in a label; labels 1..63, at most
 // 253 characters), lowercased, one final dot stripped.
 std::string parse_dns_name(std::string_view text);

@@ -24,6 +24,14 @@ DNS_PID=""
 EXTRA_PIDS=()
 DNS_ARGS=()
 E2E_DNS_NAME_SUFFIX=e2e.test
+# jitsu-dns's backend flags (the VM tests use `-x libvirt -c URI`).
+E2E_DNS_BACKEND=(-x netns --netvm "$JITSU_BIN/jitsu-netvm")
+E2E_CLIENT_TIMEOUT=15  # connect_latency_client --timeout (seconds)
+# Functions e2e_cleanup runs once jitsu-dns is stopped, before the daemons and the
+# topology go (e.g. a private libvirtd); and checks e2e_assert_clean runs.
+E2E_CLEANUP_HOOKS=()
+E2E_CLEAN_CHECKS=()
+E2E_LOG_HOOKS=()  # functions e2e_show_logs runs after showing the daemons' logs
 E2E_DELAYLINES=()  # the jitsu-delayline processes of our topologies (proc_identity)
 
 CHECK_TAG=$E2E_TAG
@@ -133,8 +141,8 @@ e2e_start_dns() {
   [ $# -eq 0 ] || DNS_ARGS=("$@")
   echo "--- jitsu-dns started $(date +%T.%N)" >> "$WORK/jitsu-dns.log"
   nsenter --net="/run/netns/$HOST_NS" "$JITSU_BIN/jitsu-dns" -b "$TOPO_HOST_IP" -l 53 \
-    -f 0.0.0.0 -d 0 -x netns --synjitsu --stop-on-exit --xenstore "$XENSTORED_PATH" \
-    --netvm "$JITSU_BIN/jitsu-netvm" "${DNS_ARGS[@]}" 2>> "$WORK/jitsu-dns.log" &
+    -f 0.0.0.0 -d 0 "${E2E_DNS_BACKEND[@]}" --synjitsu --stop-on-exit \
+    --xenstore "$XENSTORED_PATH" "${DNS_ARGS[@]}" 2>> "$WORK/jitsu-dns.log" &
   DNS_PID=$!
   wait_until 10 dns_answers || die "jitsu-dns did not answer"
 }
@@ -174,7 +182,7 @@ syn_queued() { [ "$(syn_records "$1")" -ge 1 ]; }  # (a function: wait_until re-
 client() {
   local i=$1 name=$2 out=$3; shift 3
   ip netns exec "$P-c$i" "$JITSU_BIN/connect_latency_client" --dns-server "$TOPO_HOST_IP" \
-    --name "$name.$E2E_DNS_NAME_SUFFIX" --timeout 15 "$@" > "$out" 2>> "$WORK/client.log" &
+    --name "$name.$E2E_DNS_NAME_SUFFIX" --timeout "$E2E_CLIENT_TIMEOUT" "$@" > "$out" 2>> "$WORK/client.log" &
   CLIENT_PID=$!
   EXTRA_PIDS+=("$CLIENT_PID")
 }
@@ -199,19 +207,21 @@ e2e_show_logs() {
     echo "--- last lines of $f.log"
     tail -n 25 "$WORK/$f.log"
   done
+  for f in "${E2E_LOG_HOOKS[@]}"; do "$f"; done
 }
 
 # Idempotent: jitsu-dns first (--stop-on-exit stops its VMs), then any jitsu-netvm of
-# ours (one orphaned by a kill -9 of jitsu-dns), the daemons, the VMs' namespaces, the
-# topology, the work directory.
+# ours (one orphaned by a kill -9 of jitsu-dns), the cleanup hooks, the daemons, the VMs'
+# namespaces, the topology, the work directory.
 e2e_cleanup() {
-  local p ns
+  local p ns h
   stop_pid "$DNS_PID" 15; DNS_PID=""
   for p in $(pgrep -x jitsu-netvm 2> /dev/null); do
     tr '\0' '\n' < "/proc/$p/cmdline" 2> /dev/null | grep -x -- "$P.*" > /dev/null && stop_pid "$p" 8
   done
   for p in "${EXTRA_PIDS[@]}"; do stop_pid "$p" 2; done
   EXTRA_PIDS=()
+  for h in "${E2E_CLEANUP_HOOKS[@]}"; do "$h"; done
   stop_pid "$SJ_PID" 5; SJ_PID=""
   stop_pid "$XSD_PID" 5; XSD_PID=""
   for ns in /run/netns/"$P"*; do
@@ -235,6 +245,7 @@ e2e_assert_clean() {
   wait_until 5 no_pid_of_ours
   left=$(our_pids | tr '\n' ' ')
   check "no process left${left:+ ($left)}" test -z "$left"
+  for left in "${E2E_CLEAN_CHECKS[@]}"; do "$left"; done
   left=$(ss -xlpn 2> /dev/null | grep -F "$WORK" || true)
   check "no listening socket left${left:+ ($left)}" test -z "$left"
   check "work directory removed" test ! -e "$WORK"

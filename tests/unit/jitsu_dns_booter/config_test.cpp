@@ -148,6 +148,27 @@ TEST(jitsu_dns_booter_config, defaults_and_errors) {
     EXPECT_NE(help.message.find("Exit codes"), std::string::npos);
 }
 
+TEST(jitsu_dns_booter_config, libvirt_console_dir_and_stop_grace) {
+    const char* spec = "name=a,dns=a.b,ip=10.0.0.1";
+    auto p = parse({spec});
+    ASSERT_TRUE(p.options);
+    EXPECT_EQ(p.options->libvirt_console_dir, "");
+    EXPECT_DOUBLE_EQ(p.options->stop_grace_s, 10.0);
+    p = parse({"--libvirt-console-dir", "/var/log/jitsu", "--stop-grace", "1.5", spec});
+    ASSERT_TRUE(p.options) << p.message;
+    EXPECT_EQ(p.options->libvirt_console_dir, "/var/log/jitsu");
+    EXPECT_DOUBLE_EQ(p.options->stop_grace_s, 1.5);
+    for (std::vector<const char*> bad :
+         {std::vector<const char*>{"--libvirt-console-dir", "logs", spec},
+          {"--stop-grace", "0", spec},
+          {"--stop-grace", "x", spec}}) {
+        auto r = parse(bad);
+        EXPECT_FALSE(r.options) << bad[1];
+        EXPECT_EQ(r.exit_code, exit_usage);
+        EXPECT_EQ(std::count(r.message.begin(), r.message.end(), '\n'), 1) << r.message;
+    }
+}
+
 TEST(jitsu_dns_booter_config, use_synjitsu_needs_the_flag) {
     auto p = parse({"name=www,dns=www.example.org,ip=10.0.0.10,use_synjitsu=1"});
     ASSERT_TRUE(p.options);

@@ -19,6 +19,8 @@ const std::vector<std::string> seeds{
     "cmd=/bin/httpd --port 80,boot_delay=1.25,prefix=16,gateway=10.1.0.1",
     "name=h,dns=h.example,ip=10.0.0.9,use_synjitsu=1,replay=host,port=80,port=443,"
     "wait_for_port=8080,wait_timeout=3",
+    "name=g,dns=g.example,ip=10.0.0.9,kernel=/img/vmlinuz,initrd=/img/initrd,domain_type=qemu,"
+    "memory=262144,nic=br0,cmdline=console=ttyS0",
 };
 
 // Bytes a mutation inserts: the spec's own syntax plus some hostile ones.
@@ -53,6 +55,9 @@ void check_invariants(const vm_spec& vm) {
     for (std::size_t i = 0; i < vm.ports.size(); ++i) {
         EXPECT_NE(vm.ports[i], 0);
         EXPECT_EQ(std::count(vm.ports.begin(), vm.ports.end(), vm.ports[i]), 1);
+    }
+    if (!vm.initrd.empty() || vm.domain_type) {
+        EXPECT_FALSE(vm.kernel.empty());
     }
 }
 

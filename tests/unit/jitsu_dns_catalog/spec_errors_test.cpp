@@ -65,7 +65,7 @@ TEST(jitsu_dns_spec_errors, structure) {
              {base + ",=x", "", "item 4 has an empty key"},
              {base + ",frob=1", "frob",
               "unknown key (known: dns, ip, ip6, name, mac, kernel, "
-              "memory, cmdline, nic, script, disk, rumprun_config, "
+              "initrd, domain_type, memory, cmdline, nic, script, disk, rumprun_config, "
               "response_delay, wait_for_key, wait_timeout, use_synjitsu, "
               "stop_mode, ttl, uuid, cmd, boot_delay, prefix, gateway, "
               "wait_for_port, replay, port)"},
@@ -251,6 +251,23 @@ TEST(jitsu_dns_spec_errors, masking_mode_combinations) {
               "port= is the host replay's probe hint: it needs replay=host"},
              {base + ",use_synjitsu=1,replay=guest,port=80", "port",
               "port= is the host replay's probe hint: it needs replay=host"},
+         }) {
+        expect_rejected(c);
+    }
+}
+
+TEST(jitsu_dns_spec_errors, libvirt_transient_domain_keys) {
+    const std::string k = base + ",kernel=/boot/vmlinuz,";
+    for (const error_case& c : std::vector<error_case>{
+             {k + "initrd=", "initrd", "empty value"},
+             {k + "initrd=/a,initrd=/b", "initrd", "given twice"},
+             {k + "domain_type=xen", "domain_type", "\"xen\" is not one of kvm, qemu"},
+             {k + "domain_type=KVM", "domain_type", "\"KVM\" is not one of kvm, qemu"},
+             {k + "domain_type=", "domain_type", "\"\" is not one of kvm, qemu"},
+             {k + "domain_type=qemu,domain_type=kvm", "domain_type", "given twice"},
+             // Without kernel= there is no domain to shape: a persistent domain has its own.
+             {base + ",initrd=/boot/initrd.img", "initrd", "needs kernel="},
+             {base + ",domain_type=qemu", "domain_type", "needs kernel="},
          }) {
         expect_rejected(c);
     }

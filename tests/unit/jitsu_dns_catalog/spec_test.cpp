@@ -117,6 +117,25 @@ TEST(jitsu_dns_spec, wait_for_port_replay_and_ports) {
         80);
 }
 
+TEST(jitsu_dns_spec, libvirt_transient_domain_keys) {
+    const auto vm = parse_vm_spec(
+        "name=g,dns=g.example,ip=10.0.0.9,kernel=/img/vmlinuz,initrd=/img/initramfs.cpio.gz,"
+        "domain_type=qemu,memory=262144,cmdline=console=ttyS0 jitsu.ip=10.0.0.9/24",
+        defaults);
+    EXPECT_EQ(vm.kernel, "/img/vmlinuz");
+    EXPECT_EQ(vm.initrd, "/img/initramfs.cpio.gz");
+    EXPECT_EQ(vm.domain_type, libvirt_domain_type::qemu);
+    EXPECT_EQ(vm.cmdline, "console=ttyS0 jitsu.ip=10.0.0.9/24");
+    EXPECT_EQ(vm.raw[4], (std::pair<std::string, std::string>{"initrd", "/img/initramfs.cpio.gz"}));
+    EXPECT_EQ(parse_vm_spec("name=g,dns=g.example,ip=10.0.0.9,kernel=/k,domain_type=kvm", defaults)
+                  .domain_type,
+              libvirt_domain_type::kvm);
+    // Unset: the backend decides (kvm when libvirt reports KVM usable).
+    const auto plain = parse_vm_spec("name=g,dns=g.example,ip=10.0.0.9,kernel=/k", defaults);
+    EXPECT_FALSE(plain.domain_type);
+    EXPECT_TRUE(plain.initrd.empty());
+}
+
 TEST(jitsu_dns_spec, ip6_only_vm_derives_mac_from_ip6) {
     const auto vm =
         parse_vm_spec("name=v6,dns=v6.example.org,ip6=fd00::ab:cdef,prefix=64", defaults);

@@ -1,7 +1,8 @@
 #pragma once
 // Choosing and configuring a VM backend: `-x/--backend netns|libvirt|libxl`.
 //   netns    jitsu-netvm processes, any Linux host (netns_backend.h: how to run jitsu-dns)
-//   libvirt  domains of a libvirt URI (-c), looked up by name, else by uuid
+//   libvirt  domains of a libvirt URI (-c), looked up by name, else by uuid; a VM with
+//            kernel= and no defined domain gets a transient one (libvirt_domain_xml.h)
 //   libxl    Xen domains built from the spec (libxl_config.h); needs a Xen host
 
 #include <chrono>
@@ -18,6 +19,10 @@ namespace jitsu::dns {
 struct backend_options {
     // libvirt: `-c/--connect URI` ("" = libvirt's default URI).
     std::string connect_uri;
+    // libvirt: `--libvirt-console-dir DIR`: a transient domain's serial console is logged
+    // to DIR/<name>.console.log (written by QEMU on libvirtd's host, so DIR must exist
+    // there; truncated at each boot). Empty: the console is a pty only (`virsh console`).
+    std::filesystem::path libvirt_console_dir;
     // netns: the jitsu-netvm program. Empty: `jitsu-netvm` next to the running executable
     // (/proc/self/exe's directory) if it is there, else `jitsu-netvm` from PATH.
     std::filesystem::path netvm_path;

@@ -30,6 +30,8 @@ struct daemon_options {
     stop_mode mode = stop_mode::destroy;  // -m
     std::string backend = "netns";        // -x
     std::string connect;                  // -c
+    std::string libvirt_console_dir;      // --libvirt-console-dir
+    double stop_grace_s = 10.0;           // --stop-grace
     bool synjitsu = false;                // --synjitsu
     std::vector<std::string> config_files;         // --config (repeatable)
     std::vector<std::string> zones;                // --zone (repeatable)

@@ -26,6 +26,10 @@ enum class stop_mode { destroy, suspend, shutdown };
 // accepts (host: for unmodified guests). The type of the /synjitsu/booting/<ip> contract.
 using jitsu::replay_mode;
 
+// The libvirt domain type of a transient domain (`domain_type=`): kvm (hardware
+// virtualisation) or qemu (TCG emulation).
+enum class libvirt_domain_type { kvm, qemu };
+
 struct vm_spec {
     // Stable identity: `uuid=` if given, else derived deterministically from `name` (so a
     // restarted jitsu-dns finds the same /jitsu/vm/<uuid>). Lowercase 8-4-4-4-12 hex.
@@ -53,7 +57,10 @@ struct vm_spec {
     stop_mode stop = stop_mode::destroy;  // `stop_mode=` or -m
 
     // Backend inputs (validated where their meaning is fixed).
-    std::string kernel;                       // `kernel=` (libxl/libvirt)
+    std::string kernel;  // `kernel=` (libxl/libvirt)
+    std::string initrd;  // `initrd=` (libvirt; needs kernel=)
+    // `domain_type=` (libvirt, needs kernel=): unset = kvm when libvirt offers KVM.
+    std::optional<libvirt_domain_type> domain_type;
     std::optional<std::uint64_t> memory_kib;  // `memory=` in KiB, as the original Jitsu
     std::string cmdline;                      // `cmdline=`
     std::string nic;                          // `nic=` bridge (netns: the bridge jitsu-netvm joins)

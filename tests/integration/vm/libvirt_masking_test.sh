@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# vm_libvirt_masking: the two masking modes meant for real guests whose stack knows
+# nothing of Xenstore, with QEMU guests (TCG) through jitsu-dns's libvirt backend, a
+# private libvirtd and synjitsu on br0 (issue 10, contracts C3/C4):
+#
+#   rep  use_synjitsu=1,replay=host: the client's SYN is queued by synjitsu while the guest
+#        boots; synjitsu probes the guest's port 80 and, once it accepts, injects the
+#        queued SYN. Asserted from a capture on br0: synjitsu injects a queued SYN within
+#        20 ms of the first SYN-ACK the guest sent to its probe, the client's connection is
+#        established (its ACK of the guest's SYN-ACK) and the client sent no new SYN after
+#        the probe success (0 extra retransmissions); GET / 200 from the guest's own
+#        kernel. Printed: probe success -> established, split into synjitsu's injection
+#        and the guest's answer (a TCG guest needs tens of ms per packet here, so the
+#        end-to-end 20 ms of issue 10 is reported, not asserted).
+#   wfp  wait_for_port=80: the DNS answer is held until the guest accepts on port 80.
+#        Asserted: jitsu-dns's probe got a SYN-ACK before the client's first SYN, and the
+#        client connected without any retransmission.
+#
+# Needs the VMSPEC keys replay= and wait_for_port= (helpers "hostreplay" and "dnsmodes"):
+# until jitsu-dns accepts them, the test is skipped (exit 77).
+E2E_TAG=vmm
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
+vm_require jitsu-xenstored synjitsu jitsu-dns connect_latency_client jitsu-delayline
+command -v tcpdump > /dev/null || { echo "[$E2E_TAG] FAIL: tcpdump missing"; exit 1; }
+
+REP=10.0.0.12
+WFP=10.0.0.13
+SPECS=("$(guest_spec rep $REP ttl=30,use_synjitsu=1,replay=host,port=80)"
+  "$(guest_spec wfp $WFP ttl=30,wait_for_port=80,wait_timeout=60)")
+# The gate: jitsu-dns parses the catalog before anything else (bad VMSPEC: exit 2; then
+# no Xenstore at a path that does not exist: exit 3).
+timeout 10 "$JITSU_BIN/jitsu-dns" -x libvirt -c test:///default --synjitsu -f 0.0.0.0 -l 0 \
+  --xenstore "$WORK/no-xenstore" "${SPECS[@]}" > "$WORK/gate.log" 2>&1
+gate=$?
+if [ $gate = 2 ]; then
+  log "SKIP: this jitsu-dns does not accept replay= / wait_for_port= yet: $(tail -n 1 "$WORK/gate.log")"
+  e2e_cleanup
+  exit 77
+fi
+
+e2e_topology 1 1
+e2e_start_xenstored
+e2e_start_synjitsu
+vm_start_libvirtd
+e2e_start_dns "${SPECS[@]}"
+log "world up: topology $P, jitsu-xenstored, synjitsu, libvirtd, jitsu-dns (pid $DNS_PID)"
+
+# capture_start / capture_stop: TCP port 80 and ARP on br0, timestamps from the capture
+# (--immediate-mode: no packet waits in a ring block that SIGTERM would drop).
+CAP_PID=""
+capture_start() {
+  ip netns exec "$HOST_NS" tcpdump -i "$TOPO_BRIDGE" -n --immediate-mode -U \
+    -w "$WORK/$1.pcap" tcp port 80 or arp 2> "$WORK/tcpdump-$1.log" &
+  CAP_PID=$!
+  EXTRA_PIDS+=("$CAP_PID")
+  cap_listening() { grep -q 'listening on' "$WORK/tcpdump-$1.log"; }
+  wait_until 5 cap_listening "$1" || die "tcpdump did not start"
+}
+capture_stop() { sleep 0.2; stop_pid "$CAP_PID" 3; CAP_PID=""; }
+# first_time PCAP AWK-CONDITION: the time (s, 6 decimals) of the first matching packet;
+# fields of a TCP line: $1 time, $3 source, $5 destination (with ':'), flags after "Flags".
+first_time() {
+  tcpdump -r "$WORK/$1.pcap" -n -tt 2> /dev/null | awk "$2 { print \$1; exit }"
+}
+ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
+client_ip=$(topo_client_ip 1)
+
+# --- rep: synjitsu host replay ---
+capture_start rep
+client 1 rep "$WORK/c1.out"
+c1=$CLIENT_PID
+wait_until 30 has_domain rep || die "no domain for rep 30 s after the query"
+libvirtd_note_qemus
+keepalive_start rep
+wait_until 60 guest_ready rep || die "rep's guest not ready 60 s after the query"
+clients_done "$c1"
+cp "$WORK/c1.out" "$WORK/rep.out"
+keepalive_stop
+capture_stop
+probe_ok=$(first_time rep "\$3 ~ /^$REP\\.80\$/ && \$5 ~ /^$TOPO_HOST_IP\\./ && /Flags \\[S\\.\\]/")
+established=$(first_time rep "\$3 ~ /^$client_ip\\./ && \$5 == \"$REP.80:\" && /Flags \\[\\.\\]/")
+check "synjitsu's probe got a SYN-ACK from the guest" test -n "$probe_ok"
+check "the client's connection was established" test -n "$established"
+# The client's SYNs after the probe success: synjitsu's injected copies of queued SYNs
+# carry the TCP timestamp of a SYN seen before; a client retransmission a new one.
+# Prints "INJECTED_TIME RETRANSMISSIONS".
+after_probe() {
+  tcpdump -r "$WORK/rep.pcap" -n -tt 2> /dev/null | awk -v t="$probe_ok" -v c="$client_ip" '
+    index($3, c ".") == 1 && /Flags \[S\]/ {
+      ts = $0; sub(/.*TS val /, "", ts); sub(/ .*/, "", ts)
+      if ($1 <= t) seen[ts] = 1
+      else if (ts in seen) { if (inj == "") inj = $1 } else n++
+    }
+    END { print (inj == "" ? "-" : inj), n + 0 }'
+}
+if [ -n "$probe_ok" ] && [ -n "$established" ]; then
+  read -r injected late <<< "$(after_probe)"
+  check "synjitsu injected a queued SYN after its probe success" test "$injected" != -
+  [ "$injected" = - ] && injected=$probe_ok
+  inject_ms=$(ms_between "$probe_ok" "$injected")
+  delta=$(ms_between "$probe_ok" "$established")
+  answer_ms=$(ms_between "$injected" "$established")
+  check "synjitsu injected it ${inject_ms} ms after its probe success (bound 20 ms)" \
+    awk -v d="$inject_ms" 'BEGIN { exit !(d >= 0 && d <= 20) }'
+  check "no client retransmission after the probe success (0 extra; $late seen)" test "$late" = 0
+  # End to end the bound is the guest's: a TCG guest on a loaded 2-core host takes tens
+  # of ms per packet (it also ARPs for its gateway before its first SYN-ACK to a client).
+  log "established ${delta} ms after the probe success: injection ${inject_ms} ms, the" \
+    "guest's SYN-ACK and the client's ACK ${answer_ms} ms (issue 10's target: 20 ms)"
+fi
+body=$(ip netns exec "$P-c1" curl -s -m 5 "http://$REP/" 2> /dev/null)
+check "GET / answers the guest's body ($body)" test "$body" = "$P-rep"
+log "rep: client connected at $(field "$WORK/rep.out" connect_ms) ms after" \
+  "$(field "$WORK/rep.out" syn_retrans) SYN retransmission(s) (the boot's), first byte" \
+  "$(field "$WORK/rep.out" ttfb_ms) ms; established ${delta:-?} ms after the probe success"
+
+# --- wfp: the answer waits for the guest's port ---
+capture_start wfp
+client 1 wfp "$WORK/c1.out"
+c2=$CLIENT_PID
+wait_until 30 has_domain wfp && libvirtd_note_qemus
+wait_until 60 guest_ready wfp || die "wfp's guest not ready 60 s after the query"
+clients_done "$c2"
+cp "$WORK/c1.out" "$WORK/wfp.out"
+capture_stop
+listening=$(first_time wfp "\$3 ~ /^$WFP\\.80\$/ && \$5 ~ /^$TOPO_HOST_IP\\./ && /Flags \\[S\\.\\]/")
+first_syn=$(first_time wfp "\$3 ~ /^$client_ip\\./ && \$5 == \"$WFP.80:\" && /Flags \\[S\\]/")
+check "jitsu-dns's probe saw the guest listen" test -n "$listening"
+check "the client's first SYN came after that ($(ms_between "${listening:-0}" "${first_syn:-0}") ms)" \
+  awk -v a="$listening" -v b="$first_syn" 'BEGIN { exit !(a != "" && b != "" && b >= a) }'
+check "no retransmission" test "$(field "$WORK/wfp.out" syn_retrans)" = 0
+log "wfp: DNS answer after $(field "$WORK/wfp.out" dns_ms) ms (the boot), connected" \
+  "$(field "$WORK/wfp.out" tcp_ms) ms later, first byte at $(field "$WORK/wfp.out" ttfb_ms) ms"
+
+stop_pid "$DNS_PID" 15
+DNS_PID=""
+check "virsh list --all is empty ($(domains | tr '\n' ' '))" no_domains
+e2e_finish
