@@ -116,7 +116,9 @@ log "rep: client connected at $(field "$WORK/rep.out" connect_ms) ms after" \
 
 # --- wfp: the answer waits for the guest's port ---
 capture_start wfp
-client 1 wfp "$WORK/c1.out"
+# The answer is held for the whole boot: a TCG boot on a loaded 2-core host took 10.2 s
+# (past the client's default 10 s DNS wait), so it waits as long as its whole run.
+client 1 wfp "$WORK/c1.out" --dns-timeout "$E2E_CLIENT_TIMEOUT"
 c2=$CLIENT_PID
 wait_until 30 has_domain wfp && libvirtd_note_qemus
 wait_until 60 guest_ready wfp || die "wfp's guest not ready 60 s after the query"
