@@ -78,10 +78,14 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
         ->check(CLI::Range(0.1, 3600.0));
     app.add_flag("--synjitsu", o.synjitsu,
                  "Announce booting use_synjitsu VMs to synjitsu (/synjitsu/booting/<ip>)");
+    // Repeatable options take one value per occurrence: CLI11 would otherwise take the
+    // VMSPECs that follow as further values (`--zone Z VMSPEC`).
     app.add_option("--config", o.config_files, "File of VMSPECs, one per line (repeatable)")
-        ->check(CLI::ExistingFile);
+        ->check(CLI::ExistingFile)
+        ->allow_extra_args(false);
     app.add_option("--zone", o.zones,
-                   "A zone to serve (repeatable; default: each dns name's parent domain)");
+                   "A zone to serve (repeatable; default: each dns name's parent domain)")
+        ->allow_extra_args(false);
     app.add_option("--wait-timeout", o.wait_timeout_s,
                    "Default bound of wait_for_key and wait_for_port, in seconds; the answer goes "
                    "out anyway")

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <vector>
 
 #include "jitsu_dns/authority_from_catalog.h"
@@ -122,6 +124,34 @@ TEST(jitsu_dns_booter_config, command_line_as_the_original_jitsu) {
     EXPECT_EQ(catalog[0].response_delay, std::chrono::milliseconds(250));
     EXPECT_EQ(catalog[0].wait_timeout, std::chrono::milliseconds(1500));
     EXPECT_EQ(catalog[0].stop, stop_mode::suspend);
+}
+
+// Issue 11 item 13: a repeatable option followed by VMSPECs takes one value; the VMSPECs
+// stay VMSPECs, in every documented form.
+TEST(jitsu_dns_booter_config, repeatable_options_leave_the_vmspecs_alone) {
+    const char* spec1 = "name=www,dns=www.example.org,ip=10.0.0.10";
+    const char* spec2 = "name=api,dns=api.example.org,ip=10.0.0.11";
+    const std::string config = ::testing::TempDir() + "/jitsu-dns-config-test.conf";
+    { std::ofstream(config) << "name=db,dns=db.example.org,ip=10.0.0.12\n"; }
+    for (const auto& argv : std::vector<std::vector<const char*>>{
+             {"--zone", "example.org", spec1, spec2},
+             {"--zone=example.org", spec1, spec2},
+             {spec1, "--zone", "example.org", spec2},
+             {"--config", config.c_str(), spec1, spec2},
+             {"--config=" /* joined below */, spec1, spec2},
+             {"--zone", "example.org", "--zone", "example.com", spec1, spec2},
+         }) {
+        std::vector<std::string> args(argv.begin(), argv.end());
+        if (args[0] == "--config=") args[0] += config;
+        std::vector<const char*> raw;
+        for (const auto& a : args) raw.push_back(a.c_str());
+        auto p = parse(raw);
+        ASSERT_TRUE(p.options) << args[0] << ": " << p.message;
+        EXPECT_EQ(p.options->specs, (std::vector<std::string>{spec1, spec2})) << args[0];
+        EXPECT_LE(p.options->zones.size(), 2U) << args[0];
+        EXPECT_LE(p.options->config_files.size(), 1U) << args[0];
+    }
+    std::remove(config.c_str());
 }
 
 TEST(jitsu_dns_booter_config, defaults_and_errors) {
