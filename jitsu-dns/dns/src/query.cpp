@@ -127,9 +127,13 @@ parse_status parse_query(std::span<const std::uint8_t> m, query& q) noexcept {
     q.id = h.id();
     q.flags = h.flags();
     if (h.qr()) return parse_status::drop_response;
-    if (h.opcode() != 0) return parse_status::notimp;
-    if (h.qdcount() != 1) return parse_status::formerr;
-    if (!read_question(m, q)) return parse_status::formerr;
+    // Another opcode (NOTIFY, UPDATE, ...) is NOTIMP whatever follows; its question and OPT
+    // are still read when they parse, so the answer echoes them (RFC 6891 §7: an EDNS
+    // query gets an OPT in every answer, errors included).
+    const bool other_opcode = h.opcode() != 0;
+    const parse_status malformed = other_opcode ? parse_status::notimp : parse_status::formerr;
+    if (h.qdcount() != 1) return malformed;
+    if (!read_question(m, q)) return malformed;
 
     // Answer and authority sections are not expected in a query; skip them (bounded: each
     // record takes >= 11 octets) to reach the additional section and its OPT.
@@ -137,18 +141,18 @@ parse_status parse_query(std::span<const std::uint8_t> m, query& q) noexcept {
     std::size_t skip_count = std::size_t{h.ancount()} + h.nscount();
     for (std::size_t i = 0; i < skip_count; ++i) {
         pos = skip_rr(m, pos);
-        if (pos == 0) return parse_status::formerr;
+        if (pos == 0) return malformed;
     }
     for (std::size_t i = 0; i < h.arcount(); ++i) {
         std::size_t name_at = pos;
         std::size_t fixed = 0;
         pos = skip_rr(m, pos, &fixed);
-        if (pos == 0) return parse_status::formerr;
+        if (pos == 0) return malformed;
         if (load_be16(m.data() + fixed) != type::opt) continue;  // e.g. TSIG: not supported, ignored
         // RFC 6891 §6.1.1: one OPT at most, owned by the root name.
-        if (q.has_opt || m[name_at] != 0) return parse_status::formerr;
+        if (q.has_opt || m[name_at] != 0) return malformed;
         std::size_t rdlength = load_be16(m.data() + fixed + 8);
-        if (!valid_edns_options(m.data() + fixed + 10, rdlength)) return parse_status::formerr;
+        if (!valid_edns_options(m.data() + fixed + 10, rdlength)) return malformed;
         q.has_opt = true;
         q.udp_payload = load_be16(m.data() + fixed + 2);
         std::uint32_t ttl =
@@ -156,6 +160,7 @@ parse_status parse_query(std::span<const std::uint8_t> m, query& q) noexcept {
         q.edns_version = static_cast<std::uint8_t>(ttl >> 16);
         q.dnssec_ok = (ttl & edns_do_bit) != 0;
     }
+    if (other_opcode) return parse_status::notimp;
     // OPT is a pseudo-type: it cannot be asked for (RFC 6891 §6.1.1).
     if (q.qtype == type::opt) return parse_status::formerr;
     if (q.has_opt && q.edns_version > 0) return parse_status::badvers;

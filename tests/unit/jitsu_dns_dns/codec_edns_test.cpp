@@ -52,6 +52,49 @@ TEST(dns_codec_edns, opt_is_echoed_with_our_payload_size) {
     EXPECT_EQ(opt->ttl, 0u) << "no extended rcode, version 0, DO clear";
 }
 
+// Issue 11 item 15 (RFC 6891 §7): an EDNS query gets an OPT in its answer whatever the
+// rcode: NOTIMP (another opcode), FORMERR (a question that cannot be answered), REFUSED.
+TEST(dns_codec_edns, error_answers_to_edns_queries_carry_opt) {
+    compiled_authority a(sample::authority());
+    test::query_options o;
+    o.edns = true;
+    o.dnssec_ok = true;
+    for (const std::uint16_t opcode : {1, 2, 4, 5, 15}) {  // IQUERY STATUS NOTIFY UPDATE 15
+        o.flags = static_cast<std::uint16_t>(opcode << 11);
+        auto x = ask(a, test::make_query("www.example.org", type::soa, qclass::in, o));
+        ASSERT_TRUE(x.d) << opcode;
+        EXPECT_EQ(x.d->rcode, rcode::notimp) << opcode;
+        EXPECT_EQ(x.d->qdcount, 1) << "the question is echoed, opcode " << opcode;
+        EXPECT_EQ(x.d->qname, "www.example.org") << opcode;
+        const auto* opt = find_opt(*x.d);
+        ASSERT_NE(opt, nullptr) << "NOTIMP to an EDNS query without OPT, opcode " << opcode;
+        EXPECT_EQ(opt->klass, default_max_udp);
+        EXPECT_EQ(opt->ttl & 0x8000u, 0x8000u) << "DO copied";
+    }
+    // Without EDNS: no OPT; a malformed NOTIFY is still NOTIMP, header only.
+    auto plain = ask(a, test::make_query("www.example.org", type::soa, qclass::in,
+                                         test::query_options{.flags = 4 << 11}));
+    ASSERT_TRUE(plain.d);
+    EXPECT_EQ(plain.d->rcode, rcode::notimp);
+    EXPECT_EQ(find_opt(*plain.d), nullptr);
+    auto cut = test::make_query("www.example.org", type::soa, qclass::in, o);
+    cut.resize(cut.size() - 3);
+    auto x = ask(a, cut);
+    ASSERT_TRUE(x.d);
+    EXPECT_EQ(x.d->rcode, rcode::notimp);
+    // FORMERR and REFUSED to EDNS queries: question repeated, OPT present.
+    o.flags = flag::rd;
+    auto formerr = ask(a, test::make_query("www.example.org", type::opt, qclass::in, o));
+    ASSERT_TRUE(formerr.d);
+    EXPECT_EQ(formerr.d->rcode, rcode::formerr);
+    EXPECT_EQ(formerr.d->qdcount, 1);
+    EXPECT_NE(find_opt(*formerr.d), nullptr);
+    auto refused = ask(a, test::make_query("www.example.org", type::a, 3 /* CH */, o));
+    ASSERT_TRUE(refused.d);
+    EXPECT_EQ(refused.d->rcode, rcode::refused);
+    EXPECT_NE(find_opt(*refused.d), nullptr);
+}
+
 TEST(dns_codec_edns, do_bit_is_copied) {
     compiled_authority a(sample::authority());
     test::query_options o;
