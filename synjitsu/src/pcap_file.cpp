@@ -19,8 +19,8 @@ struct pcap_file_reader::handle {
 
 pcap_file_reader::pcap_file_reader(const std::string& path) : h_(std::make_unique<handle>()) {
     char err[PCAP_ERRBUF_SIZE] = {};
-    h_->pcap = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO,
-                                                       err);
+    h_->pcap =
+        pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
     if (h_->pcap == nullptr) throw std::runtime_error("cannot read " + path + ": " + err);
     if (pcap_datalink(h_->pcap) != DLT_EN10MB) {
         throw std::runtime_error(path + ": not an Ethernet capture (link type " +
@@ -37,8 +37,12 @@ bool pcap_file_reader::next(std::span<const std::uint8_t>& frame, std::uint64_t&
     if (rc == PCAP_ERROR_BREAK) return false;
     if (rc != 1) throw std::runtime_error(std::string("pcap read: ") + pcap_geterr(h_->pcap));
     frame = std::span<const std::uint8_t>(data, hdr->caplen);
-    time_ns = static_cast<std::uint64_t>(hdr->ts.tv_sec) * 1'000'000'000ULL +
-              static_cast<std::uint64_t>(hdr->ts.tv_usec);  // nanoseconds (precision NANO)
+    // The file holds unsigned 32-bit seconds (good until 2106); libpcap hands them over
+    // sign-extended, so from 2^31 s (2038-01-19) on tv_sec comes out negative. Its low 32
+    // bits are the value in the file.
+    const auto seconds = static_cast<std::uint32_t>(hdr->ts.tv_sec);
+    const auto fraction = static_cast<std::uint32_t>(hdr->ts.tv_usec);  // ns (precision NANO)
+    time_ns = std::uint64_t{seconds} * 1'000'000'000ULL + fraction;
     return true;
 }
 
@@ -52,8 +56,8 @@ struct pcap_file_writer::handle {
 };
 
 pcap_file_writer::pcap_file_writer(const std::string& path) : h_(std::make_unique<handle>()) {
-    h_->pcap = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, snaplen,
-                                                    PCAP_TSTAMP_PRECISION_NANO);
+    h_->pcap =
+        pcap_open_dead_with_tstamp_precision(DLT_EN10MB, snaplen, PCAP_TSTAMP_PRECISION_NANO);
     if (h_->pcap == nullptr) throw std::runtime_error("pcap_open_dead failed");
     h_->dumper = pcap_dump_open(h_->pcap, path.c_str());
     if (h_->dumper == nullptr) {
