@@ -16,6 +16,7 @@
 #include "jitsu_dns/backends.h"
 #include "jitsu_dns/booter.h"
 #include "jitsu_dns/default_forwarder.h"
+#include "jitsu_dns/forward_acl.h"
 #include "jitsu_dns/server.h"
 
 namespace jitsu::dns {
@@ -57,6 +58,20 @@ std::optional<asio::ip::udp::endpoint> forwarder_of(const daemon_options& o) {
     return asio::ip::udp::endpoint(addr, o.forwarder_port);
 }
 
+// --allow-forward, else loopback and the networks this namespace is attached to.
+std::vector<ip_prefix> forward_clients_of(const daemon_options& o) {
+    if (o.allow_forward.empty()) return local_networks();
+    std::vector<ip_prefix> out;
+    for (const auto& text : o.allow_forward) {
+        const auto p = ip_prefix::parse(text);
+        if (!p)
+            throw std::invalid_argument("--allow-forward '" + text +
+                                        "': not an address or CIDR prefix");
+        out.push_back(*p);
+    }
+    return out;
+}
+
 }  // namespace
 
 int run_daemon(const daemon_options& o) {
@@ -71,6 +86,7 @@ int run_daemon(const daemon_options& o) {
         if (ec) throw std::invalid_argument("--bind '" + o.bind + "': not an IP address");
         server_opts.port = o.listen;
         server_opts.forwarder = forwarder_of(o);
+        server_opts.forward_clients = forward_acl(forward_clients_of(o));
         zone_inputs zones;
         zones.zones = o.zones;
         zones.ttl = o.ttl;
@@ -155,6 +171,13 @@ int run_daemon(const daemon_options& o) {
                                     std::to_string(server_opts.forwarder->port())
                               : std::string("nobody (REFUSED)"),
         be->kind());
+    if (server_opts.forwarder) {
+        std::string who;
+        for (const auto& p : server_opts.forward_clients.prefixes()) {
+            who += (who.empty() ? "" : ", ") + p.to_string();
+        }
+        spdlog::info("forwarding for clients in {} (others: REFUSED; --allow-forward)", who);
+    }
 
     // --- until SIGTERM / SIGINT ---
     asio::signal_set signals(io, SIGTERM, SIGINT);

@@ -51,6 +51,12 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
                    "Resolver for names outside our zones (default: the first nameserver of "
                    "/etc/resolv.conf; 0.0.0.0: none, such queries get REFUSED)");
     app.add_option("-p,--port", o.forwarder_port, "Forwarder port")->capture_default_str();
+    app.add_option("--allow-forward", o.allow_forward,
+                   "Clients (CIDR, repeatable) whose names outside our zones are forwarded; "
+                   "others get REFUSED (default: loopback and the networks of this network "
+                   "namespace's interfaces; 0.0.0.0/0 and ::/0 make an open resolver)")
+        ->type_name("CIDR")
+        ->allow_extra_args(false);
     app.add_option("-t,--ttl", o.ttl, "DNS TTL in seconds; VMs stop after 2xTTL without queries")
         ->capture_default_str()
         ->check(CLI::Range(0U, 7U * 24 * 3600));

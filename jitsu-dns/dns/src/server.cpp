@@ -196,6 +196,13 @@ std::size_t server_impl::handle(std::span<const std::uint8_t> message,
         return write_error(q, rc, authority_.max_udp(), out);
     };
     if (!forwarder_) return fail(rcode::refused);
+    const bool may_forward = from.via == transport::tcp
+                                 ? options_.forward_clients.allows(from.conn->peer())
+                                 : options_.forward_clients.allows(from.addr, from.addr_len);
+    if (!may_forward) {
+        ++stats_.forward_refused;
+        return fail(rcode::refused);
+    }
     if (from.via == transport::tcp && !from.conn->may_defer()) return fail(rcode::servfail);
     switch (forwarder_->forward(message, q, from)) {
         case forwarder::result::sent:

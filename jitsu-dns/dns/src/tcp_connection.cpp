@@ -26,7 +26,11 @@ tcp_connection::tcp_connection(server_impl& server, asio::ip::tcp::socket socket
       wake_writer_(socket_.get_executor()),
       wake_reader_(socket_.get_executor()),
       in_(server.options().max_tcp_query),
-      out_(max_message_size) {}
+      out_(max_message_size) {
+    boost::system::error_code ec;
+    const auto remote = socket_.remote_endpoint(ec);
+    if (!ec) peer_ = remote.address();  // else unspecified: matches no forwarding prefix
+}
 
 tcp_connection::~tcp_connection() {
     if (*alive_) server_->connection_closed(this);

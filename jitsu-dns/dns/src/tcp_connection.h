@@ -32,6 +32,8 @@ class tcp_connection : public std::enable_shared_from_this<tcp_connection> {
     // Deferred answers outstanding on this connection (bounded per connection).
     bool may_defer() const;
     void deferred() { ++deferred_; }
+    // The client's address (for who may have names forwarded).
+    const boost::asio::ip::address& peer() const { return peer_; }
     void deferred_done() {
         if (deferred_ > 0) --deferred_;
     }
@@ -54,6 +56,7 @@ class tcp_connection : public std::enable_shared_from_this<tcp_connection> {
     std::deque<std::vector<std::uint8_t>> queue_;   // framed answers waiting to be written
     std::vector<std::vector<std::uint8_t>> spare_;  // recycled frame buffers
     std::size_t deferred_ = 0;
+    boost::asio::ip::address peer_;
     bool closed_ = false;
 };
 

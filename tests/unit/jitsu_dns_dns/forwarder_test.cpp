@@ -102,6 +102,66 @@ TEST(dns_forwarder, relays_with_the_clients_id_and_a_fresh_upstream_id) {
     EXPECT_EQ(s.forward_answered, 8u);
 }
 
+// Issue 11 item 8: no open resolver. Only clients in forward_clients have names outside
+// the zones forwarded; others get REFUSED over UDP and TCP and nothing reaches upstream.
+TEST(dns_forwarder, clients_outside_the_allowed_prefixes_are_refused) {
+    udp_client upstream;
+    server_options o = forwarding_to(upstream.port());
+    o.forward_clients = forward_acl({*ip_prefix::parse("10.0.0.0/8")});  // not 127.0.0.1
+    server_fixture f(o, sample::authority());
+    udp_client client;
+    client.send_to(f.port(), make_query("www.other.net", type::a));
+    auto a = client.receive();
+    ASSERT_TRUE(a);
+    EXPECT_EQ(decode(*a)->rcode, rcode::refused);
+    tcp_client tcp(f.port());
+    tcp.send(make_query("www.other.net", type::a));
+    auto t = tcp.receive();
+    ASSERT_TRUE(t);
+    EXPECT_EQ(decode(*t)->rcode, rcode::refused);
+    EXPECT_FALSE(next_forward(upstream, 200ms)) << "nothing forwarded";
+    // Our own names are still answered for anyone.
+    client.send_to(f.port(), make_query("www.example.org", type::a));
+    auto own = client.receive();
+    ASSERT_TRUE(own);
+    EXPECT_EQ(decode(*own)->rcode, rcode::noerror);
+    EXPECT_EQ(f.stats().forward_refused, 2u);
+    EXPECT_EQ(f.stats().forwarded, 0u);
+}
+
+TEST(dns_forward_acl, prefixes_match_as_written) {
+    const auto p = [](const char* t) { return ip_prefix::parse(t); };
+    ASSERT_TRUE(p("10.1.2.3/8"));
+    EXPECT_EQ(p("10.1.2.3/8")->to_string(), "10.0.0.0/8");
+    EXPECT_EQ(p("192.0.2.1")->to_string(), "192.0.2.1/32");
+    EXPECT_EQ(p("fd00::1/64")->to_string(), "fd00::/64");
+    for (const char* bad : {"", "/8", "10.0.0.0/", "10.0.0.0/33", "fd00::/129", "10.0.0.0/8x",
+                            "10.0.0.0/-1", "any", "10.0.0/8", "10.0.0.0/0008"}) {
+        EXPECT_FALSE(p(bad)) << bad;
+    }
+    const forward_acl acl(
+        {*p("10.0.0.0/24"), *p("172.16.0.0/12"), *p("fd00::/8"), *p("192.0.2.128/25")});
+    const auto ok = [&](const char* a) { return acl.allows(boost::asio::ip::make_address(a)); };
+    EXPECT_TRUE(ok("10.0.0.255"));
+    EXPECT_FALSE(ok("10.0.1.0"));
+    EXPECT_TRUE(ok("172.31.255.255"));
+    EXPECT_FALSE(ok("172.32.0.0"));
+    EXPECT_TRUE(ok("192.0.2.128"));
+    EXPECT_FALSE(ok("192.0.2.127"));
+    EXPECT_TRUE(ok("fdff::1"));
+    EXPECT_FALSE(ok("fe80::1"));
+    EXPECT_TRUE(ok("::ffff:10.0.0.7")) << "IPv4-mapped matched as IPv4";
+    EXPECT_FALSE(ok("::ffff:11.0.0.7"));
+    EXPECT_FALSE(forward_acl().allows(boost::asio::ip::make_address("127.0.0.1")));
+    const forward_acl open({*p("0.0.0.0/0"), *p("::/0")});
+    EXPECT_TRUE(open.allows(boost::asio::ip::make_address("203.0.113.9")));
+    EXPECT_TRUE(open.allows(boost::asio::ip::make_address("2001:db8::9")));
+    // The daemon's default always holds loopback.
+    const forward_acl local(local_networks());
+    EXPECT_TRUE(local.allows(boost::asio::ip::make_address("127.0.0.1")));
+    EXPECT_TRUE(local.allows(boost::asio::ip::make_address("::1")));
+}
+
 TEST(dns_forwarder, spoofed_and_mismatched_replies_are_ignored) {
     udp_client upstream;
     server_fixture f(forwarding_to(upstream.port()), sample::authority());

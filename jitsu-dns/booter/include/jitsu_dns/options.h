@@ -35,6 +35,7 @@ struct daemon_options {
     bool synjitsu = false;                // --synjitsu
     std::vector<std::string> config_files;         // --config (repeatable)
     std::vector<std::string> zones;                // --zone (repeatable)
+    std::vector<std::string> allow_forward;        // --allow-forward CIDR (repeatable)
     double wait_timeout_s = 5.0;                   // --wait-timeout
     bool stop_on_exit = false;                     // --stop-on-exit
     std::string xenstore_path;                     // --xenstore

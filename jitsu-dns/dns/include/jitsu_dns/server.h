@@ -3,26 +3,30 @@
 // authority_config, asking a vm_gate before answering VM names, and forwarding names
 // outside its zones to an upstream resolver.
 
-#include "jitsu_dns/authority.h"
-#include "jitsu_dns/vm_gate.h"
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/udp.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 
+#include "jitsu_dns/authority.h"
+#include "jitsu_dns/forward_acl.h"
+#include "jitsu_dns/vm_gate.h"
+
 namespace jitsu::dns {
 
 struct server_options {
     boost::asio::ip::address bind = boost::asio::ip::address_v4::any();  // -b
-    std::uint16_t port = 53;                                              // -l (0: pick one)
+    std::uint16_t port = 53;                                             // -l (0: pick one)
     // -f/-p; nullopt (forwarder 0.0.0.0): names outside the zones get REFUSED.
     std::optional<boost::asio::ip::udp::endpoint> forwarder;
+    // Clients whose names outside the zones are forwarded; others get REFUSED (counted
+    // as forward_refused). The library's default is loopback only; the daemon's is
+    // loopback and its interfaces' networks, or --allow-forward.
+    forward_acl forward_clients{{*ip_prefix::parse("127.0.0.0/8"), *ip_prefix::parse("::1/128")}};
     std::chrono::milliseconds forward_timeout{2000};
     std::size_t max_forward_pending = 4096;  // beyond: SERVFAIL, counted
     std::size_t max_waiting = 4096;          // queries held by vm_gate::wait; beyond: SERVFAIL
@@ -39,9 +43,10 @@ struct server_options {
 
 struct server_stats {
     std::uint64_t queries_udp = 0, queries_tcp = 0;
-    std::uint64_t answered = 0, nxdomain = 0, refused = 0, formerr = 0, notimp = 0,
-                  servfail = 0, truncated = 0, dropped = 0;
+    std::uint64_t answered = 0, nxdomain = 0, refused = 0, formerr = 0, notimp = 0, servfail = 0,
+                  truncated = 0, dropped = 0;
     std::uint64_t forwarded = 0, forward_timeouts = 0, forward_overflow = 0;
+    std::uint64_t forward_refused = 0;  // clients outside forward_clients
     std::uint64_t waited = 0, wait_overflow = 0;
     // Added: TCP connections closed at once over max_tcp_connections, or for an oversize
     // or empty length prefix; upstream replies ignored (wrong source, unknown id, question
