@@ -44,18 +44,42 @@ bool run_to_completion(asio::io_context& io, asio::awaitable<void> op,
     return done;
 }
 
+// Whether the forwarder is this very server (a host that resolves through jitsu-dns:
+// resolv.conf naming 127.0.0.1): every forwarded query would come back to be forwarded
+// again (seen: 8,192 packets on loopback for one query).
+bool forwards_to_itself(const asio::ip::udp::endpoint& fw, const daemon_options& o) {
+    if (fw.port() != o.listen) return false;
+    boost::system::error_code ec;
+    const auto bind = asio::ip::make_address(o.bind, ec);
+    if (!ec && !bind.is_unspecified()) return fw.address() == bind;
+    return is_local_address(fw.address());
+}
+
 std::optional<asio::ip::udp::endpoint> forwarder_of(const daemon_options& o) {
     if (o.forwarder.empty()) {
         auto fw = default_forwarder(o.resolv_conf, o.forwarder_port);
         if (!fw)
             spdlog::warn("no nameserver in {}: names outside our zones get REFUSED", o.resolv_conf);
+        if (fw && forwards_to_itself(*fw, o)) {
+            spdlog::warn(
+                "{}'s nameserver {} is this server: not forwarding (names outside our "
+                "zones get REFUSED; give -f)",
+                o.resolv_conf, fw->address().to_string());
+            return std::nullopt;
+        }
         return fw;
     }
     boost::system::error_code ec;
     const auto addr = asio::ip::make_address(o.forwarder, ec);
     if (ec) throw std::invalid_argument("--forwarder '" + o.forwarder + "': not an IP address");
     if (addr.is_unspecified()) return std::nullopt;  // 0.0.0.0: forwarding disabled
-    return asio::ip::udp::endpoint(addr, o.forwarder_port);
+    const asio::ip::udp::endpoint fw(addr, o.forwarder_port);
+    if (forwards_to_itself(fw, o)) {
+        throw std::invalid_argument("--forwarder " + o.forwarder + " port " +
+                                    std::to_string(o.forwarder_port) +
+                                    " is this server itself (queries would loop)");
+    }
+    return fw;
 }
 
 // --allow-forward, else loopback and the networks this namespace is attached to.

@@ -152,4 +152,23 @@ std::vector<ip_prefix> local_networks() {
     return out;
 }
 
+bool is_local_address(const boost::asio::ip::address& addr) {
+    if (addr.is_loopback()) return true;
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return false;
+    bool found = false;
+    for (const ifaddrs* i = list; i != nullptr && !found; i = i->ifa_next) {
+        if (i->ifa_addr == nullptr) continue;
+        if (i->ifa_addr->sa_family == AF_INET && addr.is_v4()) {
+            const auto* a = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+            found = std::memcmp(&a->sin_addr, addr.to_v4().to_bytes().data(), 4) == 0;
+        } else if (i->ifa_addr->sa_family == AF_INET6 && addr.is_v6()) {
+            const auto* a = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+            found = std::memcmp(a->sin6_addr.s6_addr, addr.to_v6().to_bytes().data(), 16) == 0;
+        }
+    }
+    ::freeifaddrs(list);
+    return found;
+}
+
 }  // namespace jitsu::dns

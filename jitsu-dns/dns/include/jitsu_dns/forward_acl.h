@@ -49,5 +49,7 @@ class forward_acl {
 // Loopback and the networks of this network namespace's interfaces (getifaddrs): the
 // default --allow-forward list.
 std::vector<ip_prefix> local_networks();
+// Whether `addr` is one of this namespace's own addresses (loopback included).
+bool is_local_address(const boost::asio::ip::address& addr);
 
 }  // namespace jitsu::dns
