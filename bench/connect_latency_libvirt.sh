@@ -209,12 +209,17 @@ for rtt in "${rtt_list[@]}"; do
           --name "v${name##*v}.bench.test" --timeout 40 2>> "$work/client.log")
         declare -A f=()
         for kv in $line; do f[${kv%%=*}]=${kv#*=}; done
+        # error= may hold strerror's words (connect:No route to host): one CSV token.
+        err=$(sed -nE 's/.* error=(.*) connected_unix_us=.*/\1/p' <<< "$line" | tr ' ,' '__')
+        [ -n "$err" ] && f[error]=$err
         ok=0
         [ "${f[ok]:-0}" = 1 ] && [ "${f[status]:-0}" = 200 ] && ok=1
         [ $ok = 1 ] || failed_runs=$((failed_runs + 1))
         if [ "$st" = cold ]; then
           # A guest that answered has printed its ready line: the stamp is moments away.
-          [ $ok = 1 ] && wait_until 3 test -s "$work/ready.us"
+          # A client that gave up (EHOSTUNREACH with --router-arp flush) did so before
+          # the guest was up: its boot is still recorded (bounded wait).
+          if [ $ok = 1 ]; then wait_until 3 test -s "$work/ready.us"; else wait_until 60 test -s "$work/ready.us"; fi
           keepalive_stop
           watch_stop
         fi
