@@ -117,72 +117,92 @@ def print_console_lag(groups):
 
 
 def print_comparisons(summaries):
-    print("\nmasking modes against none (median connect; saving and ratio none / mode):")
+    lines = []
     for (rtt, start, mode), s in sorted(summaries.items(), key=lambda kv: order(kv[0])):
         base = summaries.get((rtt, start, "none"))
         if mode == "none" or base is None or math.isnan(s["conn_med"]) or math.isnan(base["conn_med"]):
             continue
         ratio = base["conn_med"] / s["conn_med"] if s["conn_med"] > 0 else math.nan
-        print(f"  RTT {rtt:g} ms, {start}: {LABELS.get(mode, mode)} {s['conn_med']:.1f} ms vs none "
-              f"{base['conn_med']:.1f} ms: {base['conn_med'] - s['conn_med']:+.1f} ms saved ({ratio:.2f}x); "
-              f"over the ideal {s['over']:+.1f} ms vs {base['over']:+.1f} ms")
-    print("\nresume against cold boot (median connect and first byte; ratio cold / resume):")
+        lines.append(f"  RTT {rtt:g} ms, {start}: {LABELS.get(mode, mode)} over {s['over']:+.1f} ms vs none "
+                     f"{base['over']:+.1f} ms (none - mode {base['over'] - s['over']:+.1f} ms); connect "
+                     f"{s['conn_med']:.1f} vs {base['conn_med']:.1f} ms (none / mode {ratio:.2f}x; vm up "
+                     f"{s['up']:.0f} vs {base['up']:.0f} ms)")
+    if lines:
+        print("\nmasking modes against none: the wait past the guest's readiness (median connect - ideal, per run,")
+        print("so the boots' spread between runs cancels out) and the median connect times (which keep it):")
+        print("\n".join(lines))
+    lines = []
     for (rtt, start, mode), s in sorted(summaries.items(), key=lambda kv: order(kv[0])):
         cold = summaries.get((rtt, "cold", mode))
         if start != "resume" or cold is None or math.isnan(s["conn_med"]) or math.isnan(cold["conn_med"]):
             continue
         r_conn = cold["conn_med"] / s["conn_med"] if s["conn_med"] > 0 else math.nan
         r_ttfb = cold["ttfb"] / s["ttfb"] if s["ttfb"] > 0 else math.nan
-        print(f"  RTT {rtt:g} ms, {LABELS.get(mode, mode)}: connect cold {cold['conn_med']:.1f} ms, "
-              f"resume {s['conn_med']:.1f} ms ({r_conn:.0f}x); first byte cold {cold['ttfb']:.1f} ms, "
-              f"resume {s['ttfb']:.1f} ms ({r_ttfb:.0f}x); vm up cold {cold['up']:.0f} ms, resume {s['up']:.1f} ms")
+        lines.append(f"  RTT {rtt:g} ms, {LABELS.get(mode, mode)}: connect cold {cold['conn_med']:.1f} ms, "
+                     f"resume {s['conn_med']:.1f} ms ({r_conn:.0f}x); first byte cold {cold['ttfb']:.1f} ms, "
+                     f"resume {s['ttfb']:.1f} ms ({r_ttfb:.0f}x); vm up cold {cold['up']:.0f} ms, resume {s['up']:.1f} ms")
+    if lines:
+        print("\nresume against cold boot (median connect and first byte; ratio cold / resume):")
+        print("\n".join(lines))
+
+
+def histogram(tmp, name, title, rows, columns, floor):
+    """gnuplot lines for one clustered histogram panel: rows = [(label, {column: value})];
+    columns whose every value is missing are left out (gnuplot refuses them)."""
+    shown = [c for c in columns if any(not math.isnan(v.get(c, math.nan)) for _, v in rows)]
+    if not shown:
+        return [f"set title '{title}'", "set label 1 'no run connected' at graph 0.3,0.5",
+                "plot 1 notitle", "unset label 1"]
+    data = os.path.join(tmp, name)
+    with open(data, "w") as f:
+        for label, values in rows:
+            cells = []
+            for c in shown:
+                v = values.get(c, math.nan)
+                cells.append("NaN" if math.isnan(v) else f"{v if floor is None else max(v, floor):.3f}")
+            f.write(f"\"{label}\" " + " ".join(cells) + "\n")
+    plots = [f"{repr(data) if i == 0 else repr('')} using {i + 2}{':xtic(1)' if i == 0 else ''} title '{c}'"
+             for i, c in enumerate(shown)]
+    return [f"set title '{title}'", "plot " + ", ".join(plots)]
 
 
 def plot(summaries, png):
-    """One panel per RTT: per mode, the median connect time and the ideal, cold and resume
-    side by side (log scale: seconds of boot against milliseconds of resume)."""
+    """One column per RTT. Top: per mode, the median connect time beside the median ideal,
+    cold and resume (log scale: seconds of boot against milliseconds of resume). Bottom:
+    the median excess over the ideal (linear: what masking is about)."""
     rtts = sorted({k[0] for k in summaries})
     starts = [st for st in STARTS if any(k[1] == st for k in summaries)]
     modes = [m for m in MODES if any(k[2] == m for k in summaries)]
     cols = max(1, len(rtts))
+
+    def value(rtt, st, m, field):
+        s = summaries.get((rtt, st, m))
+        return math.nan if s is None else s[field]
+
     with tempfile.TemporaryDirectory() as tmp:
         script = [
-            f"set terminal pngcairo size {560 * cols},520 font ',10' noenhanced",
+            f"set terminal pngcairo size {560 * cols},900 font ',10' noenhanced",
             f"set output '{png}'",
-            f"set multiplot layout 1,{cols} title 'Real QEMU guest: DNS query -> TCP established (median) beside the ideal'",
-            "set logscale y",
-            "set ylabel 'ms (log)'",
+            f"set multiplot layout 2,{cols} title 'Real QEMU guest booted by a DNS query: DNS query -> TCP established (medians)'",
             "set style data histogram",
             "set style histogram cluster gap 1",
             "set style fill solid 0.8 border -1",
             "set key below horizontal font ',8'",
             "set grid ytics",
+            "set logscale y",
             "set yrange [1:*]",
+            "set ylabel 'ms (log)'",
         ]
-        columns = [(st, what) for st in starts for what in ("connect", "ideal")]
+        top = [f"{st}: {w}" for st in starts for w in ("connect", "ideal")]
         for rtt in rtts:
-            values = {}
-            for st, what in columns:
-                for m in modes:
-                    s = summaries.get((rtt, st, m))
-                    v = math.nan if s is None else (s["conn_med"] if what == "connect" else s["ideal"])
-                    values[(st, what, m)] = v
-            # gnuplot refuses a histogram column without a single point: leave those out.
-            shown = [c for c in columns if any(not math.isnan(values[(c[0], c[1], m)]) for m in modes)]
-            data = os.path.join(tmp, f"rtt{rtt:g}.dat")
-            with open(data, "w") as f:
-                f.write("# mode " + " ".join(f"{st}_{w}" for st, w in shown) + "\n")
-                for m in modes:
-                    cells = ["NaN" if math.isnan(values[(st, w, m)]) else f"{max(values[(st, w, m)], 1.0):.3f}"
-                             for st, w in shown]
-                    f.write(f"\"{m}\" " + " ".join(cells) + "\n")
-            plots = []
-            for i, (st, what) in enumerate(shown):
-                src = f"'{data}'" if i == 0 else "''"
-                xtic = ":xtic(1)" if i == 0 else ""
-                plots.append(f"{src} using {i + 2}{xtic} title '{st}: {what}'")
-            script += [f"set title 'RTT {rtt:g} ms'"]
-            script += ["plot " + ", ".join(plots)] if plots else ["set label 1 'no run connected' at graph 0.3,0.5", "plot 1 notitle", "unset label 1"]
+            rows = [(m, {f"{st}: connect": value(rtt, st, m, "conn_med") for st in starts} |
+                     {f"{st}: ideal": value(rtt, st, m, "ideal") for st in starts}) for m in modes]
+            script += histogram(tmp, f"top{rtt:g}.dat", f"RTT {rtt:g} ms: connect and ideal", rows, top, 1.0)
+        script += ["unset logscale y", "set yrange [*:*]", "set ylabel 'ms over the ideal'"]
+        bottom = [f"{st}: over" for st in starts]
+        for rtt in rtts:
+            rows = [(m, {f"{st}: over": value(rtt, st, m, "over") for st in starts}) for m in modes]
+            script += histogram(tmp, f"bottom{rtt:g}.dat", f"RTT {rtt:g} ms: connect - ideal", rows, bottom, None)
         script.append("unset multiplot")
         gp = os.path.join(tmp, "plot.gp")
         with open(gp, "w") as f:
