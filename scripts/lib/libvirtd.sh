@@ -1,8 +1,8 @@
 # shellcheck shell=bash
-# A private libvirtd for tests: Debian's monolithic libvirtd (9.0) run as root inside a
-# network namespace the test created (so QEMU's tap lands next to the bridge there) and a
-# mount namespace of its own, where every directory libvirtd reads or writes is the
-# test's:
+# A private libvirtd for the tests and the benchmarks: Debian's monolithic libvirtd (9.0)
+# run as root inside a network namespace the caller created (so QEMU's tap lands next to
+# the bridge there) and a mount namespace of its own, where every directory libvirtd
+# reads or writes is the caller's:
 #
 #   /etc/libvirt        DIR/etc   our libvirtd.conf and qemu.conf, an empty qemu/ (the
 #                                 machine's default network and persistent domains are
@@ -27,8 +27,11 @@
 #                              kill any QEMU it left; idempotent
 #   libvirtd_leftovers         prints what of ours still runs (libvirtd, QEMU); empty: clean
 #
-# Source tests/support/checks.sh first (proc_identity, proc_running, wait_until, now_ms).
-# Every wait is bounded; the functions return non-zero with a message on stderr.
+# Every wait is bounded; the functions return non-zero with a message on stderr (no exit,
+# no traps: the caller owns cleanup and calls libvirtd_stop).
+
+# proc_identity, proc_running, none_running, wait_until, now_ms
+. "$(dirname "${BASH_SOURCE[0]}")/proc.sh"
 
 LIBVIRTD_PID=""
 LIBVIRTD_ID=""        # proc_identity of libvirtd
@@ -47,7 +50,7 @@ _libvirtd_configs() {
   local d=$1
   mkdir -p "$d"/etc/qemu "$d"/run "$d"/lib "$d"/log "$d"/cache || return 1
   cat > "$d/etc/libvirtd.conf" << 'EOF'
-# A test's private libvirtd (tests/support/libvirtd.sh): local unix sockets only.
+# A private libvirtd (scripts/lib/libvirtd.sh): local unix sockets only.
 listen_tls = 0
 listen_tcp = 0
 unix_sock_rw_perms = "0700"
@@ -58,7 +61,7 @@ auth_unix_ro = "none"
 log_outputs = "3:stderr"
 EOF
   cat > "$d/etc/qemu.conf" << 'EOF'
-# A test's private libvirtd (tests/support/libvirtd.sh).
+# A private libvirtd (scripts/lib/libvirtd.sh).
 user = "root"
 group = "root"
 security_driver = "none"
