@@ -2,7 +2,7 @@
 # Shared by the real-VM tests (ctest label `vm`): the end-to-end world of
 # tests/integration/e2e/lib.sh (topology, jitsu-xenstored, synjitsu, jitsu-dns, clients,
 # cleanup) with jitsu-dns's libvirt backend talking to a private libvirtd
-# (tests/support/libvirtd.sh) that runs inside the topology's <P>-host namespace, so the
+# (scripts/lib/libvirtd.sh) that runs inside the topology's <P>-host namespace, so the
 # QEMU guests' taps land on br0 next to jitsu-dns and synjitsu.
 #
 # The guests are the images of contract C1 (guest/images, CMake target `guest-images`):
@@ -16,7 +16,7 @@
 # vm_start_libvirtd, then e2e_start_dns with guest_spec VMSPECs.
 VM_LIB_DIR=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 . "$VM_LIB_DIR/../e2e/lib.sh"
-. "$E2E_SRC/tests/support/libvirtd.sh"
+. "$E2E_SRC/scripts/lib/libvirtd.sh"
 
 VM_IMAGES=${JITSU_GUEST_IMAGES:-$(dirname "$JITSU_BIN")/guest-images}
 VM_CONSOLE_DIR=$WORK/console
