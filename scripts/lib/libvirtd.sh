@@ -27,8 +27,10 @@
 #                              kill any QEMU it left; idempotent
 #   libvirtd_leftovers         prints what of ours still runs (libvirtd, QEMU); empty: clean
 #
-# Source tests/support/checks.sh first (proc_identity, proc_running, wait_until, now_ms).
 # Every wait is bounded; the functions return non-zero with a message on stderr.
+
+# proc_identity, proc_running, none_running, wait_until, now_ms.
+. "$(dirname "${BASH_SOURCE[0]}")/proc.sh"
 
 LIBVIRTD_PID=""
 LIBVIRTD_ID=""        # proc_identity of libvirtd
