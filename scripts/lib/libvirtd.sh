@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# A private libvirtd for the tests and the benchmarks: Debian's monolithic libvirtd (9.0)
+# A private libvirtd for the tests, the benchmarks and the demo: Debian's monolithic libvirtd (9.0)
 # run as root inside a network namespace the caller created (so QEMU's tap lands next to
 # the bridge there) and a mount namespace of its own, where every directory libvirtd
 # reads or writes is the caller's:

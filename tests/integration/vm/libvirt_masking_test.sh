@@ -10,8 +10,12 @@
 #        established (its ACK of the guest's SYN-ACK) and the client sent no new SYN after
 #        the probe success (0 extra retransmissions); GET / 200 from the guest's own
 #        kernel. Printed: probe success -> established, split into synjitsu's injection
-#        and the guest's answer (a TCG guest needs tens of ms per packet here, so the
-#        end-to-end 20 ms of issue 10 is reported, not asserted).
+#        and the guest's answer. The end-to-end 20 ms of issue 10 is reported, not
+#        asserted: the guest's init resolves its gateway before it goes live (no ARP
+#        round trip left before its SYN-ACK), but the TCG guest itself takes 12-55 ms to
+#        answer the replayed SYN, more while it is busy with synjitsu's accepted probe
+#        connection (busybox httpd forks for it); measured here 15.7-59.9 ms, half the
+#        runs above 20 ms (guest/images/README.md, "Network start-up").
 #   wfp  wait_for_port=80: the DNS answer is held until the guest accepts on port 80.
 #        Asserted: jitsu-dns's probe got a SYN-ACK before the client's first SYN, and the
 #        client connected without any retransmission.
@@ -103,8 +107,15 @@ if [ -n "$probe_ok" ] && [ -n "$established" ]; then
   check "synjitsu injected it ${inject_ms} ms after its probe success (bound 20 ms)" \
     awk -v d="$inject_ms" 'BEGIN { exit !(d >= 0 && d <= 20) }'
   check "no client retransmission after the probe success (0 extra; $late seen)" test "$late" = 0
+  # The guest resolved its gateway before it went live (guest/images/init): its SYN-ACK
+  # to the client waits for no ARP round trip.
+  # (tcpdump prints the target MAC of a request when it is not zero: arping's.)
+  gw_arps=$(tcpdump -r "$WORK/rep.pcap" -n -tt arp 2> /dev/null | awk -v t="$probe_ok" \
+    -v gw="$TOPO_GATEWAY" -v vm="$REP" '$1 > t && $0 ~ ("who-has " gw " (\\([0-9a-f:]+\\) )?tell " vm ",") { n++ }
+      END { print n + 0 }')
+  check "the guest did not ARP for its gateway after the probe success ($gw_arps)" test "$gw_arps" = 0
   # End to end the bound is the guest's: a TCG guest on a loaded 2-core host takes tens
-  # of ms per packet (it also ARPs for its gateway before its first SYN-ACK to a client).
+  # of ms to answer (see the header).
   log "established ${delta} ms after the probe success: injection ${inject_ms} ms, the" \
     "guest's SYN-ACK and the client's ACK ${answer_ms} ms (issue 10's target: 20 ms)"
 fi
@@ -115,6 +126,8 @@ log "rep: client connected at $(field "$WORK/rep.out" connect_ms) ms after" \
   "$(field "$WORK/rep.out" ttfb_ms) ms; established ${delta:-?} ms after the probe success"
 
 # --- wfp: the answer waits for the guest's port ---
+# The DNS answer waits for the whole boot: up to 30 s (the client's default is 10 s,
+# which a TCG boot on a loaded host exceeds).
 capture_start wfp
 # The answer is held for the whole boot: a TCG boot on a loaded 2-core host took 10.2 s
 # (past the client's default 10 s DNS wait), so it waits as long as its whole run.
