@@ -211,18 +211,26 @@ def plot(summaries, png):
             script += [f"set title 'RTT {rtt:g} ms: over the ideal'", "set yrange [0.1:*]", "set ylabel 'ms over ideal (log, >= 0.1)'",
                        "plot " + ", ".join(plots)]
         script.append("unset multiplot")
-        gp = os.path.join(tmp, "plot.gp")
-        with open(gp, "w") as f:
-            f.write("\n".join(script) + "\n")
-        r = subprocess.run(["gnuplot", gp], capture_output=True, text=True, timeout=60)
-        if r.returncode != 0 or not os.path.exists(png) or os.path.getsize(png) == 0:
-            print(f"connect_latency_report: gnuplot failed: {r.stderr.strip()}", file=sys.stderr)
-            return False
+        return run_gnuplot(tmp, script, png, "connect_latency_report")
+
+
+
+def run_gnuplot(tmp, script, png, who):
+    """Runs the gnuplot `script` (lines) from `tmp`; False (and one line) if no PNG came out."""
+    gp = os.path.join(tmp, "plot.gp")
+    with open(gp, "w") as f:
+        f.write("\n".join(script) + "\n")
+    r = subprocess.run(["gnuplot", gp], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0 or not os.path.exists(png) or os.path.getsize(png) == 0:
+        print(f"{who}: gnuplot failed: {r.stderr.strip()}", file=sys.stderr)
+        return False
     return True
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def report_main(doc, who, load, report):
+    """The command line both reports share (--csv, --png, --machine, --path-rtt).
+    report(groups, machine, path_rtt, png) prints the tables and plots; False if the plot failed."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--csv", required=True)
     ap.add_argument("--png", required=True)
     ap.add_argument("--machine", default="")
@@ -231,10 +239,10 @@ def main():
     try:
         groups = load(a.csv)
     except (OSError, KeyError, ValueError) as e:
-        print(f"connect_latency_report: cannot read {a.csv}: {e}", file=sys.stderr)
+        print(f"{who}: cannot read {a.csv}: {e}", file=sys.stderr)
         return 1
     if not groups:
-        print(f"connect_latency_report: {a.csv} has no runs", file=sys.stderr)
+        print(f"{who}: {a.csv} has no runs", file=sys.stderr)
         return 1
     path_rtt = {}
     for item in filter(None, a.path_rtt.split(",")):
@@ -242,11 +250,19 @@ def main():
             r, p = item.split("=")
             path_rtt[float(r)] = float(p)
         except ValueError:
-            print(f"connect_latency_report: ignoring bad --path-rtt item '{item}'", file=sys.stderr)
-    summaries = print_table(groups, a.machine, path_rtt)
+            print(f"{who}: ignoring bad --path-rtt item '{item}'", file=sys.stderr)
+    return 0 if report(groups, a.machine, path_rtt, os.path.abspath(a.png)) else 1
+
+
+def report(groups, machine, path_rtt, png):
+    summaries = print_table(groups, machine, path_rtt)
     print_comparison(summaries)
     print_targets(summaries)
-    return 0 if plot(summaries, os.path.abspath(a.png)) else 1
+    return plot(summaries, png)
+
+
+def main():
+    return report_main(__doc__, "connect_latency_report", load, report)
 
 
 if __name__ == "__main__":

@@ -9,16 +9,14 @@ draws the PNG plot with gnuplot.
                                [--path-rtt RTT=MS,...]   (ping avg per configured RTT)
 
 Exit 0 when the CSV was read and the plot written; 1 otherwise."""
-import argparse
 import csv
 import math
 import os
-import subprocess
 import sys
 import tempfile
 from collections import defaultdict
 
-from connect_latency_report import fmt, median, number
+from connect_latency_report import fmt, median, number, report_main, run_gnuplot
 
 MODES = ["none", "wait_for_port", "synjitsu"]
 LABELS = {
@@ -204,42 +202,18 @@ def plot(summaries, png):
             rows = [(m, {f"{st}: over": value(rtt, st, m, "over") for st in starts}) for m in modes]
             script += histogram(tmp, f"bottom{rtt:g}.dat", f"RTT {rtt:g} ms: connect - ideal", rows, bottom, None)
         script.append("unset multiplot")
-        gp = os.path.join(tmp, "plot.gp")
-        with open(gp, "w") as f:
-            f.write("\n".join(script) + "\n")
-        r = subprocess.run(["gnuplot", gp], capture_output=True, text=True, timeout=60)
-        if r.returncode != 0 or not os.path.exists(png) or os.path.getsize(png) == 0:
-            print(f"connect_latency_vm_report: gnuplot failed: {r.stderr.strip()}", file=sys.stderr)
-            return False
-    return True
+        return run_gnuplot(tmp, script, png, "connect_latency_vm_report")
+
+
+def report(groups, machine, path_rtt, png):
+    summaries = print_table(groups, machine, path_rtt)
+    print_console_lag(groups)
+    print_comparisons(summaries)
+    return plot(summaries, png)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--csv", required=True)
-    ap.add_argument("--png", required=True)
-    ap.add_argument("--machine", default="")
-    ap.add_argument("--path-rtt", default="", help="RTT=MS,...: measured ping avg per configured RTT")
-    a = ap.parse_args()
-    try:
-        groups = load(a.csv)
-    except (OSError, KeyError, ValueError) as e:
-        print(f"connect_latency_vm_report: cannot read {a.csv}: {e}", file=sys.stderr)
-        return 1
-    if not groups:
-        print(f"connect_latency_vm_report: {a.csv} has no runs", file=sys.stderr)
-        return 1
-    path_rtt = {}
-    for item in filter(None, a.path_rtt.split(",")):
-        try:
-            r, p = item.split("=")
-            path_rtt[float(r)] = float(p)
-        except ValueError:
-            print(f"connect_latency_vm_report: ignoring bad --path-rtt item '{item}'", file=sys.stderr)
-    summaries = print_table(groups, a.machine, path_rtt)
-    print_console_lag(groups)
-    print_comparisons(summaries)
-    return 0 if plot(summaries, os.path.abspath(a.png)) else 1
+    return report_main(__doc__, "connect_latency_vm_report", load, report)
 
 
 if __name__ == "__main__":
