@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <array>
 #include <cmath>
 #include <iostream>
 #include <string>
@@ -21,13 +22,28 @@ int usage_error(const std::string& message) {
 }
 
 bool valid_vm_name(const std::string& name) {
-    if (name.empty() || name.size() > 32 || name == "." || name == "..") return false;
+    // Not starting with '-' (it would read as an option to ip(8) and friends) or '.'.
+    if (name.empty() || name.size() > 32 || name.front() == '-' || name.front() == '.')
+        return false;
     for (char c : name) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '-' || c == '_' || c == '.';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
         if (!ok) return false;
     }
     return true;
+}
+
+// An address a VM can own: not unspecified, multicast, broadcast or loopback.
+bool unicast(const jitsu::ip_address& a) {
+    if (a.is_v4()) {
+        const auto v4 = a.v4();
+        return !v4.is_unspecified() && !v4.is_multicast() && !v4.is_broadcast() &&
+               (v4.to_uint() >> 24) != 127;
+    }
+    const auto v6 = a.v6();
+    std::array<std::uint8_t, jitsu::ipv6_address::size> loopback{};
+    loopback.back() = 1;
+    return !v6.is_unspecified() && !v6.is_multicast() && v6 != jitsu::ipv6_address(loopback);
 }
 
 std::optional<std::chrono::nanoseconds> seconds(double s, double max) {
@@ -46,7 +62,8 @@ int main(int argc, char** argv) {
         "Exit codes: 0 stopped by signal, 1 setup failed, 2 bad usage, 3 CMD did not start\n"
         "or listen, 4 CMD exited by itself, 5 Xenstore unreachable.",
         "jitsu-netvm"};
-    app.footer("Usage: jitsu-netvm --name N --bridge br0 --ip IP/PREFIX --mac MAC [options] -- CMD...");
+    app.footer(
+        "Usage: jitsu-netvm --name N --bridge br0 --ip IP/PREFIX --mac MAC [options] -- CMD...");
     jitsu::guest::netvm_config config;
     std::string ip_prefix, mac, gateway;
     double boot_delay = 0, listen_timeout = 30, stop_timeout = 5;
@@ -81,14 +98,24 @@ int main(int argc, char** argv) {
     }
 
     if (!valid_vm_name(config.name)) {
-        return usage_error("--name: 1-32 characters of [A-Za-z0-9._-] expected, got '" + config.name + "'");
+        return usage_error(
+            "--name: 1-32 characters of [A-Za-z0-9._-], not starting with '-' or '.', "
+            "expected, got '" +
+            config.name + "'");
     }
     const auto slash = ip_prefix.find('/');
-    if (slash == std::string::npos) return usage_error("--ip: IP/PREFIX expected, got '" + ip_prefix + "'");
+    if (slash == std::string::npos)
+        return usage_error("--ip: IP/PREFIX expected, got '" + ip_prefix + "'");
     const auto ip = jitsu::ip_address::parse(ip_prefix.substr(0, slash));
     if (!ip) return usage_error("--ip: not an IP address: '" + ip_prefix.substr(0, slash) + "'");
     const auto prefix = jitsu::parse_decimal(ip_prefix.substr(slash + 1), ip->is_v4() ? 32 : 128);
-    if (!prefix) return usage_error("--ip: bad prefix length in '" + ip_prefix + "'");
+    if (!prefix || *prefix == 0) {
+        return usage_error("--ip: bad prefix length in '" + ip_prefix + "' (1.." +
+                           (ip->is_v4() ? "32" : "128") + ")");
+    }
+    if (!unicast(*ip)) {
+        return usage_error("--ip: not a unicast address: '" + ip_prefix.substr(0, slash) + "'");
+    }
     config.ip = *ip;
     config.prefix_length = static_cast<int>(*prefix);
     const auto parsed_mac = jitsu::mac_address::parse(mac);
@@ -98,8 +125,9 @@ int main(int argc, char** argv) {
     config.mac = *parsed_mac;
     if (!gateway.empty()) {
         const auto gw = jitsu::ip_address::parse(gateway);
-        if (!gw || gw->is_v4() != ip->is_v4()) {
-            return usage_error("--gateway: not an address of the --ip family: '" + gateway + "'");
+        if (!gw || gw->is_v4() != ip->is_v4() || !unicast(*gw)) {
+            return usage_error("--gateway: not a unicast address of the --ip family: '" + gateway +
+                               "'");
         }
         config.gateway = *gw;
     }
@@ -107,14 +135,20 @@ int main(int argc, char** argv) {
     const auto lt = seconds(listen_timeout, 86400);
     const auto st = seconds(stop_timeout, 3600);
     if (!delay) return usage_error("--boot-delay: 0..3600 seconds expected");
-    if (!lt || lt->count() == 0) return usage_error("--listen-timeout: (0, 86400] seconds expected");
+    if (!lt || lt->count() == 0)
+        return usage_error("--listen-timeout: (0, 86400] seconds expected");
     if (!st) return usage_error("--stop-timeout: 0..3600 seconds expected");
     config.boot_delay = *delay;
     config.listen_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*lt);
     config.stop_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*st);
     if (listen_port != -1) {
-        if (listen_port < 1 || listen_port > 65535) return usage_error("--listen: 1..65535 expected");
+        if (listen_port < 1 || listen_port > 65535)
+            return usage_error("--listen: 1..65535 expected");
         config.listen_port = static_cast<std::uint16_t>(listen_port);
+    }
+    if (domid_opt->count() > 0 && (domid == 0 || domid >= 0x7FF0)) {
+        // 0 is the host (dom0); from 0x7FF0 Xen reserves the ids (DOMID_FIRST_RESERVED).
+        return usage_error("--domid: 1..32751 expected, got " + std::to_string(domid));
     }
     if (!config.ready_key.empty()) {
         config.domid = domid;

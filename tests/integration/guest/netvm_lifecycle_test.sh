@@ -85,6 +85,26 @@ check_nothing_left "$WORK/escape.log"
 rc=$?
 check "bad --ip -> exit 2 ($rc)" test "$rc" = 2
 check "bad --ip is explained" grep -q "IP/PREFIX expected" "$WORK/usage.log"
+# Issue 11 item 16: arguments no VM can have are refused before anything is created.
+while IFS='|' read -r what args; do
+  # shellcheck disable=SC2086  # the arguments, split on purpose
+  "$JITSU_BIN/jitsu-netvm" $args --bridge br0 --mac 02:00:00:00:00:0a -- true 2> "$WORK/usage.log"
+  rc=$?
+  check "$what -> exit 2 ($rc), one line" test "$rc" = 2 -a "$(wc -l < "$WORK/usage.log")" = 1
+done << 'EOF_CASES'
+name starting with '-'|--name -x --ip 10.0.0.10/24
+name starting with '.'|--name .x --ip 10.0.0.10/24
+multicast --ip|--name x --ip 224.0.0.1/24
+broadcast --ip|--name x --ip 255.255.255.255/24
+unspecified --ip|--name x --ip 0.0.0.0/24
+loopback --ip|--name x --ip 127.0.0.5/8
+IPv6 multicast --ip|--name x --ip ff02::1/64
+/0 prefix|--name x --ip 10.0.0.10/0
+IPv6 /0 prefix|--name x --ip fd00::10/0
+--domid 0|--name x --ip 10.0.0.10/24 --domid 0
+--domid beyond Xen's range|--name x --ip 10.0.0.10/24 --domid 40000
+broadcast --gateway|--name x --ip 10.0.0.10/24 --gateway 255.255.255.255
+EOF_CASES
 "$JITSU_BIN/jitsu-netvm" --name "$VM_NAME" --bridge nobr --netns-of-bridge "$HOST_NS" --ip 10.0.0.10/24 \
     --mac 02:00:00:00:00:0a -- true 2>"$WORK/nobridge.log"
 rc=$?
