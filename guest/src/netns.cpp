@@ -43,7 +43,8 @@ void prepare_run_dir() {
     }
     bool bound = false;
     while (::mount("", netns_run_dir, "none", MS_SHARED | MS_REC, nullptr) != 0) {
-        if (errno != EINVAL || bound) throw_errno(errno, std::string("mount --make-shared ") + netns_run_dir);
+        if (errno != EINVAL || bound)
+            throw_errno(errno, std::string("mount --make-shared ") + netns_run_dir);
         // Not a mount point yet: bind it onto itself, then retry.
         if (::mount(netns_run_dir, netns_run_dir, "none", MS_BIND | MS_REC, nullptr) != 0) {
             throw_errno(errno, std::string("mount --bind ") + netns_run_dir);
@@ -53,7 +54,7 @@ void prepare_run_dir() {
 }
 
 ino_t inode_of(int fd) {
-    struct stat st{};
+    struct stat st {};
     return ::fstat(fd, &st) == 0 ? st.st_ino : 0;
 }
 
@@ -145,6 +146,32 @@ named_netns named_netns::current() {
     return named_netns("", fd, false);
 }
 
+bool named_netns::remove_if_stale(const std::string& name) {
+    check_name(name);
+    const std::string path = path_of(name);
+    struct stat ns {};
+    if (::stat(path.c_str(), &ns) != 0) return false;  // no such namespace
+    // Any process in it? Its /proc/PID/ns/net is the same nsfs inode. Bounded by the
+    // number of processes; a process that exits meanwhile simply fails its stat.
+    DIR* proc = ::opendir("/proc");
+    if (proc == nullptr) return false;
+    bool in_use = false;
+    while (const dirent* e = ::readdir(proc)) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+        struct stat st {};
+        const std::string link = std::string("/proc/") + e->d_name + "/ns/net";
+        if (::stat(link.c_str(), &st) == 0 && st.st_dev == ns.st_dev && st.st_ino == ns.st_ino) {
+            in_use = true;
+            break;
+        }
+    }
+    ::closedir(proc);
+    if (in_use) return false;
+    // Not mounted (a bare file left half-way) is fine too: EINVAL.
+    if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL) return false;
+    return ::unlink(path.c_str()) == 0;
+}
+
 bool named_netns::remove() noexcept {
     if (!owned_) return true;
     owned_ = false;
@@ -181,7 +208,7 @@ std::vector<pid_t> netns_pids(ino_t inode) {
         const auto pid = parse_decimal(e->d_name, 0x7fffffff);
         if (!pid || *pid == 0) continue;
         const std::string ns = "/proc/" + std::string(e->d_name) + "/ns/net";
-        struct stat st{};
+        struct stat st {};
         if (::stat(ns.c_str(), &st) == 0 && st.st_ino == inode) {
             pids.push_back(static_cast<pid_t>(*pid));
         }

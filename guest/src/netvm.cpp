@@ -12,23 +12,23 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <exception>
 #include <fstream>
-#include <sstream>
 #include <functional>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "common/format.h"
 #include "common/packet/arp.h"
 #include "common/packet/build.h"
+#include "common/replay_frame.h"
 #include "common/syn_queue.h"
 #include "guest/child.h"
 #include "guest/listen_probe.h"
 #include "guest/netns.h"
 #include "guest/packet_socket.h"
-#include "common/replay_frame.h"
 #include "guest/rtnl.h"
-#include "syn_take/take.h"
 #include "spdlog/spdlog.h"
+#include "syn_take/take.h"
 #include "xenstore/client.h"
 
 namespace jitsu::guest {
@@ -61,8 +61,8 @@ bool private_mount_namespace() {
         std::string id, parent, dev, root, point;
         fields >> id >> parent >> dev >> root >> point;
         const std::string run_netns = netns_run_dir;
-        const bool covers = run_netns == point || point == "/" ||
-                            (run_netns.rfind(point + "/", 0) == 0);
+        const bool covers =
+            run_netns == point || point == "/" || (run_netns.rfind(point + "/", 0) == 0);
         if (covers && point.size() >= best_point.size()) {
             best_point = point;
             best_line = line;
@@ -86,7 +86,7 @@ std::string outer_interface_name(const std::string& vm_name) {
 }
 
 class netvm {
-public:
+  public:
     netvm(asio::io_context& io, const netvm_config& config)
         : io_(io),
           config_(config),
@@ -101,7 +101,7 @@ public:
 
     asio::awaitable<exit_code> run();
 
-private:
+  private:
     static xs::client_options xenstore_options(const netvm_config& config) {
         xs::client_options o;
         if (!config.xenstore_socket.empty()) o.socket_path = config.xenstore_socket;
@@ -254,10 +254,23 @@ void netvm::create_network() {
     bridge_ = *bridge;
 
     if (private_mount_namespace()) {
-        spdlog::warn("running in a private (slave) mount namespace (ip netns exec?): "
-                     "namespace {} will not be usable by `ip netns` outside it; run "
-                     "jitsu-netvm in the initial namespaces with --netns-of-bridge instead",
-                     config_.name);
+        spdlog::warn(
+            "running in a private (slave) mount namespace (ip netns exec?): "
+            "namespace {} will not be usable by `ip netns` outside it; run "
+            "jitsu-netvm in the initial namespaces with --netns-of-bridge instead",
+            config_.name);
+    }
+    // A namespace of this name that no process is in was left by a jitsu-netvm killed with
+    // -9 (no clean-up ran): remove it, and its veth's outer end if still there, so the VM
+    // can start again. One with a process in it is someone's: create() reports EEXIST.
+    if (named_netns::remove_if_stale(config_.name)) {
+        spdlog::warn(
+            "removed stale network namespace {} (no process in it: left by a killed "
+            "jitsu-netvm)",
+            config_.name);
+        if (const auto old = bridge_nl_->ifindex(outer_interface_name(config_.name))) {
+            bridge_nl_->delete_link_noexcept(*old);
+        }
     }
     // Everything that lives in the VM's namespace is opened by the thread creating it.
     vm_ns_.emplace(named_netns::create(config_.name, [&] {
@@ -304,20 +317,21 @@ asio::awaitable<void> netvm::wait_listening() {
         if (interrupted()) co_return;
         std::error_code ec;
         if (const auto port = probe_->listening(config_.listen_port, ec)) {
-            step(fmt::format("CMD listens on TCP port {} ({} probes, {:.3f} ms after start; "
-                             "listening {:.3f} ms after jitsu-netvm start)",
-                             *port, probes, ms(clock::now() - begin), ms(clock::now() - start_)));
+            step(
+                fmt::format("CMD listens on TCP port {} ({} probes, {:.3f} ms after start; "
+                            "listening {:.3f} ms after jitsu-netvm start)",
+                            *port, probes, ms(clock::now() - begin), ms(clock::now() - start_)));
             co_return;
         }
         if (ec) throw std::runtime_error("sock_diag probe: " + ec.message());
         const auto now = clock::now();
         if (now >= deadline) {
-            throw step_error(exit_code::cmd_failed,
-                             fmt::format("CMD did not listen on {} within {} ms",
-                                         config_.listen_port ? "TCP port " +
-                                                                   std::to_string(*config_.listen_port)
-                                                             : std::string("any TCP port"),
-                                         config_.listen_timeout.count()));
+            throw step_error(
+                exit_code::cmd_failed,
+                fmt::format("CMD did not listen on {} within {} ms",
+                            config_.listen_port ? "TCP port " + std::to_string(*config_.listen_port)
+                                                : std::string("any TCP port"),
+                            config_.listen_timeout.count()));
         }
         co_await wait_until(std::min(deadline, now + config_.listen_poll));
     }
@@ -335,11 +349,11 @@ asio::awaitable<void> netvm::replay(const char* when) {
     for (const auto& m : taken->malformed) {
         spdlog::warn("removed malformed queued SYN {}: {}", m.path, m.reason);
     }
-    step(fmt::format("took {} queued SYN(s), {} malformed, /ip/{} managed ({} attempt(s){}, "
-                     "{:.3f} ms)",
-                     taken->syns.size(), taken->malformed.size(), config_.ip.to_xenstore(),
-                     taken->attempts, taken->two_step ? ", two-step" : "",
-                     ms(taken->elapsed)));
+    step(
+        fmt::format("took {} queued SYN(s), {} malformed, /ip/{} managed ({} attempt(s){}, "
+                    "{:.3f} ms)",
+                    taken->syns.size(), taken->malformed.size(), config_.ip.to_xenstore(),
+                    taken->attempts, taken->two_step ? ", two-step" : "", ms(taken->elapsed)));
     if (taken->syns.empty()) co_return;
 
     // Next hops first, so the SYN/ACKs need no ARP/ND round trip.
@@ -374,8 +388,8 @@ asio::awaitable<void> netvm::replay(const char* when) {
         spdlog::debug("replayed {} (seq {}, seen {}x, queued at {} ns)", syn.tuple, syn.sequence,
                       syn.count, syn.time_ns);
     }
-    step(fmt::format("replayed {} SYN(s) into {} ({} neighbour(s) pre-seeded)", sent,
-                     config_.name, seeded.size()));
+    step(fmt::format("replayed {} SYN(s) into {} ({} neighbour(s) pre-seeded)", sent, config_.name,
+                     seeded.size()));
 }
 
 void netvm::announce() {
@@ -507,7 +521,8 @@ void netvm::teardown() noexcept {
         if (!vm_ns_->remove()) spdlog::warn("removing namespace {} failed", config_.name);
         vm_ns_.reset();
     }
-    spdlog::info("removed veth and namespace {} ({:.3f} ms)", config_.name, ms(clock::now() - begin));
+    spdlog::info("removed veth and namespace {} ({:.3f} ms)", config_.name,
+                 ms(clock::now() - begin));
 }
 
 asio::awaitable<void> netvm::remove_xenstore_nodes() {

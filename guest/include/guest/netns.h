@@ -25,17 +25,20 @@ namespace jitsu::guest {
 inline constexpr const char* netns_run_dir = "/run/netns";
 
 class named_netns {
-public:
+  public:
     // Creates /run/netns/<name> with a fresh namespace (loopback down, as the kernel
     // makes it). Throws std::system_error naming the step; EEXIST if the name is taken.
     // The returned object owns it: remove() or the destructor deletes it. `inside`, if
     // given, runs on the creating thread while it is in the new namespace (open the
     // sockets you need there without another thread); its exceptions are rethrown
     // after the namespace was removed again.
-    static named_netns create(const std::string& name,
-                              const std::function<void()>& inside = {});
+    static named_netns create(const std::string& name, const std::function<void()>& inside = {});
     // An existing namespace (not owned: never removed by this object).
     static named_netns open(const std::string& name);
+    // A namespace /run/netns/NAME that no process is in (left by a killed jitsu-netvm:
+    // kill -9 runs no clean-up) is unmounted and removed; true if one was. One that a
+    // process is in is left alone (create then fails with EEXIST).
+    static bool remove_if_stale(const std::string& name);
     // The caller's own namespace (not owned).
     static named_netns current();
 
@@ -56,7 +59,7 @@ public:
     // its last process and interface). Idempotent, never throws; false if a step failed.
     bool remove() noexcept;
 
-private:
+  private:
     named_netns(std::string name, int fd, bool owned);
 
     std::string name_;

@@ -80,6 +80,34 @@ check "exit 0 ($NETVM_RC)" test "$NETVM_RC" = 0
 check "escaped process killed" grep -q "killing leftover process" "$WORK/escape.log"
 check_nothing_left "$WORK/escape.log"
 
+# --- kill -9 of jitsu-netvm leaves its namespace (no clean-up runs); the next start of
+# the same name removes it, since no process is in it (issue 11 item 16) ---
+start_netvm "$WORK/kill9.log" 0 --listen 80 -- "${HTTPD[@]}"
+wait_until 10 grep -q "is up" "$WORK/kill9.log" || fail "kill -9 VM did not come up"
+cmd=$(cmd_pid_of "$WORK/kill9.log")
+kill -KILL "$NETVM_PID"; wait "$NETVM_PID" 2> /dev/null
+[ -n "$cmd" ] && kill -KILL "$cmd" 2> /dev/null  # (its CMD, were it to outlive it)
+wait_until 5 bash -c "! kill -0 ${cmd:-0} 2> /dev/null"
+check "kill -9 left the namespace behind (the case under test)" bash -c "ip netns list | grep -qw '$VM_NAME'"
+start_netvm "$WORK/restart.log" 0 --listen 80 -- "${HTTPD[@]}"
+wait_until 10 grep -q "is up" "$WORK/restart.log"
+check "same name starts again after kill -9" grep -q "is up" "$WORK/restart.log"
+check "the stale namespace was removed, and said so" grep -q "removed stale network namespace" "$WORK/restart.log"
+check "the restarted VM answers" test "$(curl_vm 5)" = 200
+stop_netvm
+check_nothing_left "$WORK/restart.log"
+# A namespace of that name with a process in it is someone's: left alone, exit non-zero.
+ip netns add "$VM_NAME"
+ip netns exec "$VM_NAME" sleep 30 &
+holder=$!
+wait_until 5 bash -c "[ -n \"\$(ip netns pids '$VM_NAME')\" ]"
+start_netvm "$WORK/busy.log" 0 --listen 80 -- "${HTTPD[@]}"
+wait_netvm 10
+check "a namespace in use is not taken (exit $NETVM_RC)" test "$NETVM_RC" != 0 -a "$NETVM_RC" != timeout
+check "and is still there" bash -c "ip netns list | grep -qw '$VM_NAME'"
+kill "$holder" 2> /dev/null; wait "$holder" 2> /dev/null
+ip netns del "$VM_NAME"
+
 # --- bad usage ---
 "$JITSU_BIN/jitsu-netvm" --name x --bridge br0 --ip 10.0.0.10 --mac 02:00:00:00:00:0a -- true 2>"$WORK/usage.log"
 rc=$?
