@@ -144,12 +144,14 @@ watch_ready() {
   rm -f "$out"
   (
     coproc TAILP { exec tail -F -n +1 "$f" 2> /dev/null; }
-    trap 'kill "$TAILP_PID" 2> /dev/null; wait "$TAILP_PID"; exit 0' TERM
-    while IFS= read -r -u "${TAILP[0]}" line; do
+    # bash unsets TAILP and TAILP_PID once tail has exited: keep copies.
+    tp=$TAILP_PID fd=${TAILP[0]}
+    trap 'kill "$tp" 2> /dev/null; wait "$tp"; exit 0' TERM
+    while IFS= read -r -u "$fd" line; do
       case $line in *'jitsu-guest: ready'*) echo "${EPOCHREALTIME/./}" > "$out"; break ;; esac
     done
-    kill "$TAILP_PID" 2> /dev/null
-    wait "$TAILP_PID"
+    kill "$tp" 2> /dev/null
+    wait "$tp"
   ) &
   watch_pid=$!
 }

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # vm_bench_quick: `bench/connect-latency --backend libvirt --quick --rtts 20` (real QEMU
-# guests, TCG) as a behaviour test: exit 0, every run (3 modes x cold/resume, 1 run)
-# connected with status 200, the CSV has those 6 rows with the guest's boot (vm_up_ms)
-# recorded, the table and the PNG were produced, and nothing is left behind (namespaces,
-# jitsu processes, libvirtd, QEMU, the work directory). Timings are printed, never
-# asserted.
+# guests, TCG) as a behaviour test: every run (3 modes x cold/resume, 1 run) connected
+# with status 200, the CSV has those 6 rows with the guest's boot (vm_up_ms) recorded,
+# the table and the PNG were produced, and nothing is left behind (namespaces, jitsu
+# processes, libvirtd, QEMU, the work directory). Timings are printed, never asserted.
+# One failure is tolerated, loudly: a cold run refused (ECONNREFUSED), the guest-image
+# race the bench measured (README, "Real QEMU guests"): a client SYN retransmission that
+# reaches the guest between its NIC coming up and httpd listening (73-177 ms of each
+# boot) is answered RST by the guest's kernel, in the none and synjitsu modes alike
+# (~10% of such boots). The bench then exits 1; nothing else may have failed.
 set -uo pipefail
 
 : "${JITSU_BIN:?JITSU_BIN must point at the build bin directory}"
 src=${JITSU_SOURCE_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)}
+# shellcheck disable=SC2034  # read by checks.sh
 CHECK_TAG=vmb
 . "$src/tests/support/checks.sh"
 [ "$(id -u)" = 0 ] || { echo "[vmb] FAIL: needs root (network namespaces)"; exit 1; }
@@ -30,14 +35,20 @@ timeout -s INT 200 "$src/bench/connect-latency" --backend libvirt --quick --rtts
 rc=$?
 sed 's/^/    /' "$out/stdout"
 log "progress lines: $(grep -c '^\[' "$out/stderr")"
-check "bench exits 0 (rc $rc)" test $rc = 0
-[ $rc = 0 ] || tail -n 20 "$out/stderr"
-
 check "CSV written" test -s "$out/r.csv"
 rows=$(($(wc -l < "$out/r.csv") - 1))
 check "CSV has 6 runs ($rows)" test "$rows" = 6
-bad=$(awk -F, 'NR > 1 && !($5 == 1 && $6 == 200) { print $2 " " $3 ": " $16 }' "$out/r.csv")
-check "every run connected and got 200${bad:+ (not: $bad)}" test -z "$bad"
+refused=$(awk -F, 'NR > 1 && $2 == "cold" && $16 == "connect:Connection_refused" { print $3 }' "$out/r.csv" | tr '\n' ' ')
+bad=$(awk -F, 'NR > 1 && !($5 == 1 && $6 == 200) && !($2 == "cold" && $16 == "connect:Connection_refused") { print $2 " " $3 ": " $16 }' "$out/r.csv")
+check "every run connected and got 200, a refused cold run aside${bad:+ (not: $bad)}" test -z "$bad"
+[ -z "$refused" ] ||
+  log "KNOWN RACE, tolerated: cold run(s) refused by the guest's kernel before httpd listened: $refused"
+if [ -z "$refused" ]; then
+  check "bench exits 0 (rc $rc)" test $rc = 0
+else
+  check "bench exits 1 for the refused run(s) only (rc $rc)" test $rc = 1
+fi
+[ $rc = 0 ] || tail -n 20 "$out/stderr"
 for st in cold resume; do
   for m in none wait_for_port synjitsu; do
     check "CSV: $st $m, with the boot recorded" \
