@@ -12,10 +12,10 @@
 #        kernel. Printed: probe success -> established, split into synjitsu's injection
 #        and the guest's answer. The end-to-end 20 ms of issue 10 is reported, not
 #        asserted: the guest's init resolves its gateway before it goes live (no ARP
-#        round trip left before its SYN-ACK), but the TCG guest itself takes 12-55 ms to
+#        round trip left before its SYN-ACK), but the TCG guest itself takes 10-64 ms to
 #        answer the replayed SYN, more while it is busy with synjitsu's accepted probe
-#        connection (busybox httpd forks for it); measured here 15.7-59.9 ms, half the
-#        runs above 20 ms (guest/images/README.md, "Network start-up").
+#        connection (busybox httpd forks for it); measured here 13.4-65.6 ms, median
+#        23.6, 9 of 15 runs above 20 ms (guest/images/README.md, "Network start-up").
 #   wfp  wait_for_port=80: the DNS answer is held until the guest accepts on port 80.
 #        Asserted: jitsu-dns's probe got a SYN-ACK before the client's first SYN, and the
 #        client connected without any retransmission.
