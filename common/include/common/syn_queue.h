@@ -3,7 +3,7 @@
 // in Xenstore, which the VM's stack (guest/) takes over and replays. synjitsu is the
 // writer, guest the reader; both use this file so the record has one definition.
 //
-// Layout (DESIGN.md, "Xenstore layout"), all values text:
+// Layout (docs/DESIGN.md, "Xenstore layout"), all values text:
 //
 //   /ip/<vm-ip>                                           "managed" once the VM took over
 //   /ip/<vm-ip>/<vm-port>/<client-ip>/<client-port>/syn/  one node per connection:

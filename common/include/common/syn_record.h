@@ -1,6 +1,6 @@
 #pragma once
 // The SYN record: what synjitsu stores in Xenstore for each queued SYN and the guest
-// reads back (DESIGN.md, "Xenstore layout"). Both sides use these functions so the
+// reads back (docs/DESIGN.md, "Xenstore layout"). Both sides use these functions so the
 // paths and the options text have one definition.
 //
 // The `options` value is the S-expression of Mirage's `Tcp.Options.t list`, the form

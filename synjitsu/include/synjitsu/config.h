@@ -1,5 +1,5 @@
 #pragma once
-// synjitsu's configuration: the command line of DESIGN.md, parsed once at start-up
+// synjitsu's configuration: the command line of docs/DESIGN.md, parsed once at start-up
 // (errors are exceptions / usage messages here, never on the hot path).
 
 #include <optional>

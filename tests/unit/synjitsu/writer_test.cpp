@@ -1,4 +1,4 @@
-// The SYN record (field formats of DESIGN.md) and the writer's dedup, limits, pruning
+// The SYN record (field formats of docs/DESIGN.md) and the writer's dedup, limits, pruning
 // and backpressure, against a memory store and a fake store.
 #include <gtest/gtest.h>
 

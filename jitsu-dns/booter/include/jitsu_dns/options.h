@@ -1,5 +1,5 @@
 #pragma once
-// jitsu-dns's command line (DESIGN.md): the original Jitsu's options plus --config,
+// jitsu-dns's command line (docs/DESIGN.md): the original Jitsu's options plus --config,
 // --zone, --wait-timeout, --stop-on-exit, --xenstore, --netvm. Parsed once at start;
 // errors are one line.
 

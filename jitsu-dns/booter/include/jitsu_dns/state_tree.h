@@ -1,5 +1,5 @@
 #pragma once
-// The VM catalog and runtime state in Xenstore, under /jitsu/vm/<uuid>/ (DESIGN.md):
+// The VM catalog and runtime state in Xenstore, under /jitsu/vm/<uuid>/ (docs/DESIGN.md):
 //
 //   config/<key>/<i>   every VMSPEC key=value as given (i counts repeats of a key)
 //   dns/<i>/name       dns/<i>/ttl
