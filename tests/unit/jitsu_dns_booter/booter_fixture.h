@@ -31,6 +31,18 @@ inline double ms_between(clock::time_point a, clock::time_point b) {
 }
 
 // One query as the server sees it: the verdict, and when (and how) its answer went out.
+// Runs `io` in 2 ms slices until `done()` or `limit`; false on the limit.
+inline bool run_io_until(boost::asio::io_context& io, const std::function<bool()>& done,
+                         std::chrono::milliseconds limit) {
+    const auto deadline = clock::now() + limit;
+    while (!done()) {
+        if (clock::now() >= deadline) return false;
+        if (io.stopped()) io.restart();
+        io.run_for(std::chrono::milliseconds(2));
+    }
+    return true;
+}
+
 struct query_record {
     clock::time_point asked;
     std::optional<vm_gate::verdict> verdict;
@@ -136,13 +148,7 @@ struct booter_fixture : ::testing::Test {
     }
 
     bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
-        const auto deadline = clock::now() + limit;
-        while (!done()) {
-            if (clock::now() >= deadline) return false;
-            if (io.stopped()) io.restart();
-            io.run_for(2ms);
-        }
-        return true;
+        return run_io_until(io, done, limit);
     }
     void run_for(std::chrono::milliseconds d) {
         run_until([] { return false; }, d);

@@ -57,13 +57,7 @@ struct jitsu_dns_booter_port_probe : ::testing::Test {
                              });
     }
     bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
-        const auto deadline = clock::now() + limit;
-        while (!done()) {
-            if (clock::now() >= deadline) return false;
-            if (io.stopped()) io.restart();
-            io.run_for(2ms);
-        }
-        return true;
+        return run_io_until(io, done, limit);
     }
 };
 
