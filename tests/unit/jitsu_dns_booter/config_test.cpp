@@ -103,7 +103,7 @@ TEST(jitsu_dns_booter_config, command_line_as_the_original_jitsu) {
                     "-v",          "name=www,dns=www.example.org,ip=10.0.0.10"});
     ASSERT_TRUE(p.options) << p.message;
     const auto& o = *p.options;
-    EXPECT_EQ(o.bind, "10.0.0.1");
+    EXPECT_EQ(o.bind, std::vector<std::string>{"10.0.0.1"});
     EXPECT_EQ(o.listen, 5353);
     EXPECT_EQ(o.forwarder, "10.9.0.1");
     EXPECT_EQ(o.forwarder_port, 5300);
