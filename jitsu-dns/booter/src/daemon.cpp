@@ -255,6 +255,12 @@ int run_daemon(const daemon_options& o) {
     }
     spdlog::info("stopped ({} queries, {} boots, {} stops)", gate.stats().queries,
                  gate.stats().boots, gate.stats().stops);
+    const auto& ds = dns->stats();
+    spdlog::info(
+        "dns: {} UDP and {} TCP queries, {} dropped; TCP connections: {} closed for room, {} "
+        "refused over --max-tcp-per-client, {} refused (all owed answers), {} closed idle",
+        ds.queries_udp, ds.queries_tcp, ds.dropped, ds.tcp_evicted, ds.tcp_rejected_per_client,
+        ds.tcp_rejected, ds.tcp_idle_closed);
     return exit_ok;
 }
 

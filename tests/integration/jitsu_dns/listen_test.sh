@@ -108,6 +108,8 @@ if start_dns; then
     check "another client is answered over TCP while one holds 300 idle connections" \
         ok hold,10.77.0.10,10.77.0.1,300,10.77.0.11
     stop_dns
+    check "counted: 16 kept, 284 refused over --max-tcp-per-client" \
+        grep -q "284 refused over --max-tcp-per-client" "$WORK/dns.log"
 else
     fail "jitsu-dns did not start"
 fi
