@@ -36,7 +36,7 @@ cleanup() {
     [ ${#pids[@]} -gt 0 ] && stop_pids "${pids[@]}"
     ip netns del "$CLI_NS" 2> /dev/null
     ip netns del "$SRV_NS" 2> /dev/null
-    [ -n "${JITSU_KEEP_WORK:-}" ] && echo "[dns-listen] kept $WORK" || rm -rf "$WORK"
+    if [ -n "${JITSU_KEEP_WORK:-}" ]; then echo "[dns-listen] kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
