@@ -213,8 +213,7 @@ bool add_loopback_addresses(const std::vector<std::string>& addresses) {
         if (present.find(" " + a + " ") != std::string::npos) continue;  // left untouched
         // nodad: an IPv6 address is usable without duplicate address detection.
         const std::string command = "ip addr add " + a + " dev lo" +
-                                    (a.find(':') != std::string::npos ? " nodad" : "") +
-                                    " 2>&1";
+                                    (a.find(':') != std::string::npos ? " nodad" : "") + " 2>&1";
         const std::string out = run_command(command);
         if (!out.empty()) return false;
     }
