@@ -62,10 +62,10 @@ int main(int argc, char** argv) {
     try {
         boost::asio::io_context io(1);
         jitsu::dns::server_options o;
-        o.bind = boost::asio::ip::make_address(bind);
+        o.bind = {boost::asio::ip::make_address(bind)};
         o.port = port;
         o.max_udp = max_udp;
-        auto authority = load(zone, names, o.bind);
+        auto authority = load(zone, names, o.bind.front());
         std::size_t count = authority.names.size();
         jitsu::dns::server s(io, o, std::move(authority), nullptr);
         boost::asio::signal_set signals(io, SIGINT, SIGTERM);

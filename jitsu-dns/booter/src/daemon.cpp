@@ -49,10 +49,31 @@ bool run_to_completion(asio::io_context& io, asio::awaitable<void> op,
 // again (seen: 8,192 packets on loopback for one query).
 bool forwards_to_itself(const asio::ip::udp::endpoint& fw, const daemon_options& o) {
     if (fw.port() != o.listen) return false;
-    boost::system::error_code ec;
-    const auto bind = asio::ip::make_address(o.bind, ec);
-    if (!ec && !bind.is_unspecified()) return fw.address() == bind;
-    return is_local_address(fw.address());
+    for (const auto& text : o.bind) {
+        boost::system::error_code ec;
+        const auto bind = asio::ip::make_address(text, ec);
+        if (ec) continue;  // reported by listen_addresses()
+        if (bind.is_unspecified() ? is_local_address(fw.address()) : fw.address() == bind)
+            return true;
+    }
+    return false;
+}
+
+// -b, each an IP address.
+std::vector<asio::ip::address> listen_addresses(const daemon_options& o) {
+    std::vector<asio::ip::address> out;
+    for (const auto& text : o.bind) {
+        boost::system::error_code ec;
+        out.push_back(asio::ip::make_address(text, ec));
+        if (ec) throw std::invalid_argument("--bind '" + text + "': not an IP address");
+    }
+    return out;
+}
+
+std::string joined(const std::vector<std::string>& list) {
+    std::string out;
+    for (const auto& s : list) out += (out.empty() ? "" : ", ") + s;
+    return out;
 }
 
 std::optional<asio::ip::udp::endpoint> forwarder_of(const daemon_options& o) {
@@ -105,18 +126,24 @@ int run_daemon(const daemon_options& o) {
     server_options server_opts;
     try {
         catalog = build_catalog(o);
-        boost::system::error_code ec;
-        server_opts.bind = asio::ip::make_address(o.bind, ec);
-        if (ec) throw std::invalid_argument("--bind '" + o.bind + "': not an IP address");
+        server_opts.bind = listen_addresses(o);
         server_opts.port = o.listen;
+        server_opts.max_tcp_connections = o.max_tcp;
+        server_opts.max_tcp_per_client = o.max_tcp_per_client;
+        server_opts.tcp_idle_timeout =
+            std::chrono::milliseconds(std::llround(o.tcp_idle_timeout_s * 1000.0));
         server_opts.forwarder = forwarder_of(o);
         server_opts.forward_clients = forward_acl(forward_clients_of(o));
         zone_inputs zones;
         zones.zones = o.zones;
         zones.ttl = o.ttl;
         zones.serial = static_cast<std::uint32_t>(std::time(nullptr));
-        if (server_opts.bind.is_v4() && !server_opts.bind.is_unspecified()) {
-            zones.ns_address = ipv4_address(server_opts.bind.to_v4().to_uint());
+        // The in-zone name server's address: the first specific IPv4 address we serve on.
+        for (const auto& a : server_opts.bind) {
+            if (a.is_v4() && !a.is_unspecified()) {
+                zones.ns_address = ipv4_address(a.to_v4().to_uint());
+                break;
+            }
         }
         authority = authority_from_catalog(catalog, zones);
     } catch (const std::exception& e) {
@@ -189,7 +216,7 @@ int run_daemon(const daemon_options& o) {
     spdlog::info(
         "serving {} name(s) of {} VM(s) in {} zone(s) on {} port {} (udp {}, tcp {}), "
         "forwarding to {}, backend {}",
-        authority.names.size(), catalog.size(), authority.zones.size(), o.bind, o.listen,
+        authority.names.size(), catalog.size(), authority.zones.size(), joined(o.bind), o.listen,
         dns->udp_port(), dns->tcp_port(),
         server_opts.forwarder ? server_opts.forwarder->address().to_string() + ":" +
                                     std::to_string(server_opts.forwarder->port())
@@ -228,6 +255,12 @@ int run_daemon(const daemon_options& o) {
     }
     spdlog::info("stopped ({} queries, {} boots, {} stops)", gate.stats().queries,
                  gate.stats().boots, gate.stats().stops);
+    const auto& ds = dns->stats();
+    spdlog::info(
+        "dns: {} UDP and {} TCP queries, {} dropped; TCP connections: {} closed for room, {} "
+        "refused over --max-tcp-per-client, {} refused (all owed answers), {} closed idle",
+        ds.queries_udp, ds.queries_tcp, ds.dropped, ds.tcp_evicted, ds.tcp_rejected_per_client,
+        ds.tcp_rejected, ds.tcp_idle_closed);
     return exit_ok;
 }
 

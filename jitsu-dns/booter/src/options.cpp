@@ -45,7 +45,12 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
                                                  {"suspend", stop_mode::suspend},
                                                  {"shutdown", stop_mode::shutdown}};
 
-    app.add_option("-b,--bind", o.bind, "Address to serve DNS on")->capture_default_str();
+    app.add_option("-b,--bind", o.bind,
+                   "Address to serve DNS on, UDP and TCP (repeatable: -b 0.0.0.0 -b ::). UDP "
+                   "answers leave from the address asked; :: alone takes IPv4 too")
+        ->capture_default_str()
+        ->type_name("ADDR")
+        ->allow_extra_args(false);
     app.add_option("-l,--listen", o.listen, "DNS port")->capture_default_str();
     app.add_option("-f,--forwarder", o.forwarder,
                    "Resolver for names outside our zones (default: the first nameserver of "
@@ -57,6 +62,20 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
                    "namespace's interfaces; 0.0.0.0/0 and ::/0 make an open resolver)")
         ->type_name("CIDR")
         ->allow_extra_args(false);
+    app.add_option("--max-tcp", o.max_tcp,
+                   "TCP connections in all; when full, a newcomer closes the longest-idle "
+                   "connection of the client holding the most")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{65536}));
+    app.add_option("--max-tcp-per-client", o.max_tcp_per_client,
+                   "TCP connections one client (IPv4 address, IPv6 /64) may hold; beyond: "
+                   "closed at once")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{65536}));
+    app.add_option("--tcp-idle-timeout", o.tcp_idle_timeout_s,
+                   "Seconds a TCP connection may stay idle before it is closed")
+        ->capture_default_str()
+        ->check(CLI::Range(0.1, 3600.0));
     app.add_option("-t,--ttl", o.ttl, "DNS TTL in seconds; VMs stop after 2xTTL without queries")
         ->capture_default_str()
         ->check(CLI::Range(0U, 7U * 24 * 3600));

@@ -1,6 +1,7 @@
 #pragma once
-// Internal: who a deferred answer goes back to — a UDP source address, or a TCP
-// connection (weak: the connection may close before the answer is ready).
+// Internal: who a deferred answer goes back to — a UDP source address (with the socket
+// and local address the query came in on), or a TCP connection (weak: the connection
+// may close before the answer is ready).
 
 #include <sys/socket.h>
 
@@ -9,6 +10,7 @@
 #include <memory>
 
 #include "jitsu_dns/responder.h"
+#include "reply_source.h"
 
 namespace jitsu::dns::detail {
 
@@ -19,7 +21,9 @@ struct client_ref {
     transport via = transport::udp;
     const sockaddr* addr = nullptr;  // UDP
     socklen_t addr_len = 0;
-    tcp_connection* conn = nullptr;  // TCP
+    const reply_source* local = nullptr;  // UDP: the address the query was sent to
+    std::size_t socket = 0;               // UDP: which of the server's sockets
+    tcp_connection* conn = nullptr;       // TCP
 };
 
 // Owned copy kept by a waiting query or a pending forward.
@@ -27,6 +31,8 @@ struct client {
     transport via = transport::udp;
     sockaddr_storage addr{};
     socklen_t addr_len = 0;
+    reply_source local;
+    std::size_t socket = 0;
     std::weak_ptr<tcp_connection> conn;
 };
 

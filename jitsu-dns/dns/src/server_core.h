@@ -1,21 +1,25 @@
 #pragma once
-// Internal: the server's state on its one event loop. UDP is read in batches
-// (recvmmsg/sendmmsg on the non-blocking socket when Asio reports it readable); TCP
-// connections, gate waits and forwards hand their answers back through deliver().
+// Internal: the server's state on its one event loop. Each listen address has a UDP
+// socket and a TCP acceptor. UDP is read in batches (recvmmsg/sendmmsg on the
+// non-blocking socket when Asio reports it readable; one batch buffer serves every
+// socket, as the loop reads one at a time); TCP connections, gate waits and forwards
+// hand their answers back through deliver().
 
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <span>
-#include <unordered_set>
 #include <vector>
 
 #include "client.h"
 #include "jitsu_dns/compiled_authority.h"
 #include "jitsu_dns/server.h"
+#include "reply_source.h"
 #include "slot_pool.h"
+#include "tcp_table.h"
 #include "udp_batch.h"
 
 namespace jitsu::dns {
@@ -58,14 +62,17 @@ class server_impl {
     std::uint16_t udp_port() const { return udp_port_; }
     std::uint16_t tcp_port() const { return tcp_port_; }
 
-    // TCP connection bookkeeping (max_tcp_connections, stop()).
-    void connection_closed(detail::tcp_connection* c) { connections_.erase(c); }
+    // TCP connection bookkeeping (limits, stop()); called on close and on destruction.
+    void connection_closed(detail::tcp_connection* c) { connections_.remove(c); }
 
   private:
+    void check_bind_list() const;
     void bind_sockets();
-    void arm_udp();
-    void on_udp_readable();
-    void accept_next();
+    bool try_bind(std::uint16_t port, boost::system::error_code& ec, std::string& failed);
+    void arm_udp(std::size_t socket);
+    void on_udp_readable(std::size_t socket);
+    void accept_next(std::size_t acceptor);
+    void admit(boost::asio::ip::tcp::socket s);
     std::size_t answer_vm(const query& q, const answer_plan& plan, const detail::client_ref& from,
                           std::span<std::uint8_t> out);
     void wait_done(detail::slot_id id, bool ok);
@@ -84,11 +91,14 @@ class server_impl {
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     bool stopped_ = false;
 
-    boost::asio::ip::udp::socket udp_;
-    boost::asio::ip::tcp::acceptor acceptor_;
+    std::vector<boost::asio::ip::udp::socket> udp_;          // one per listen address
+    std::vector<boost::asio::ip::tcp::acceptor> acceptors_;  // likewise
+    // Per acceptor: a pause after an accept error (EMFILE), so it does not spin.
+    std::vector<boost::asio::steady_timer> accept_pause_;
     std::uint16_t udp_port_ = 0, tcp_port_ = 0;
     std::unique_ptr<detail::udp_batch> batch_;
-    std::unordered_set<detail::tcp_connection*> connections_;
+    detail::tcp_table connections_;
+    detail::reply_control deliver_control_;  // deferred UDP answers' source address
     detail::slot_pool<waiting> waits_;
     std::unique_ptr<forwarder> forwarder_;
 

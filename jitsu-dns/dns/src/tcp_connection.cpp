@@ -18,7 +18,8 @@ using asio::use_awaitable;
 // Frame buffers kept for reuse per connection; more are freed after use.
 constexpr std::size_t max_spare_frames = 8;
 
-tcp_connection::tcp_connection(server_impl& server, asio::ip::tcp::socket socket)
+tcp_connection::tcp_connection(server_impl& server, asio::ip::tcp::socket socket,
+                               const asio::ip::address& peer)
     : server_(&server),
       alive_(server.alive()),
       socket_(std::move(socket)),
@@ -26,11 +27,9 @@ tcp_connection::tcp_connection(server_impl& server, asio::ip::tcp::socket socket
       wake_writer_(socket_.get_executor()),
       wake_reader_(socket_.get_executor()),
       in_(server.options().max_tcp_query),
-      out_(max_message_size) {
-    boost::system::error_code ec;
-    const auto remote = socket_.remote_endpoint(ec);
-    if (!ec) peer_ = remote.address();  // else unspecified: matches no forwarding prefix
-}
+      out_(max_message_size),
+      peer_(peer),
+      client_(client_key_of(peer)) {}
 
 tcp_connection::~tcp_connection() {
     if (*alive_) server_->connection_closed(this);
@@ -58,10 +57,12 @@ void tcp_connection::close() {
     idle_.cancel();
     wake_writer_.cancel();
     wake_reader_.cancel();
+    if (*alive_) server_->connection_closed(this);
 }
 
 void tcp_connection::touch() {
-    if (*alive_) deadline_ = std::chrono::steady_clock::now() + server_->options().tcp_idle_timeout;
+    last_active_ = std::chrono::steady_clock::now();
+    if (*alive_) deadline_ = last_active_ + server_->options().tcp_idle_timeout;
 }
 
 bool tcp_connection::may_defer() const {
@@ -140,8 +141,10 @@ asio::awaitable<void> tcp_connection::watchdog() {
         idle_.expires_at(deadline_);
         co_await idle_.async_wait(redirect_error(use_awaitable, ec));
         if (closed_ || !*alive_) break;
-        // Idle: nothing read or written for the timeout and nothing still owed to it.
-        if (std::chrono::steady_clock::now() >= deadline_ && deferred_ == 0 && queue_.empty()) {
+        // Idle: nothing read or written for the timeout and no answer being prepared. Answers
+        // queued but not written for that long mean a client that does not read: closed too.
+        if (std::chrono::steady_clock::now() >= deadline_ && deferred_ == 0) {
+            ++server_->stats().tcp_idle_closed;
             break;
         }
         if (std::chrono::steady_clock::now() >= deadline_) touch();

@@ -13,6 +13,8 @@
 #include <span>
 #include <vector>
 
+#include "tcp_table.h"
+
 namespace jitsu::dns {
 class server_impl;
 }
@@ -21,10 +23,13 @@ namespace jitsu::dns::detail {
 
 class tcp_connection : public std::enable_shared_from_this<tcp_connection> {
   public:
-    tcp_connection(server_impl& server, boost::asio::ip::tcp::socket socket);
+    tcp_connection(server_impl& server, boost::asio::ip::tcp::socket socket,
+                   const boost::asio::ip::address& peer);
     ~tcp_connection();
 
     void start();
+    // Closes the socket and leaves the server's table at once (the object lives on until
+    // its coroutines finish).
     void close();
 
     // Queues a framed copy of `answer` (gate waits and forwards call this later).
@@ -37,6 +42,11 @@ class tcp_connection : public std::enable_shared_from_this<tcp_connection> {
     void deferred_done() {
         if (deferred_ > 0) --deferred_;
     }
+    // For the table: who holds it, whether answers are still being prepared for it (a
+    // gate wait, a forward), and when it last read or wrote a whole message.
+    const client_key& client() const { return client_; }
+    bool owed_answers() const { return deferred_ > 0; }
+    std::chrono::steady_clock::time_point last_active() const { return last_active_; }
 
   private:
     boost::asio::awaitable<void> reader();
@@ -50,13 +60,14 @@ class tcp_connection : public std::enable_shared_from_this<tcp_connection> {
     boost::asio::steady_timer idle_;
     boost::asio::steady_timer wake_writer_;
     boost::asio::steady_timer wake_reader_;  // reader paused while too many answers queue
-    std::chrono::steady_clock::time_point deadline_;
+    std::chrono::steady_clock::time_point deadline_, last_active_;
     std::vector<std::uint8_t> in_;
     std::vector<std::uint8_t> out_;
     std::deque<std::vector<std::uint8_t>> queue_;   // framed answers waiting to be written
     std::vector<std::vector<std::uint8_t>> spare_;  // recycled frame buffers
     std::size_t deferred_ = 0;
     boost::asio::ip::address peer_;
+    client_key client_;
     bool closed_ = false;
 };
 

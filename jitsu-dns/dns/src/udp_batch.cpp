@@ -16,11 +16,15 @@ std::size_t udp_batch::receive(int fd) {
         h.msg_namelen = sizeof(sockaddr_storage);
         h.msg_iov = &in_iov_[i];
         h.msg_iovlen = 1;
+        h.msg_control = in_control_[i].bytes.data();
+        h.msg_controllen = in_control_[i].bytes.size();
         in_msgs_[i].msg_len = 0;
     }
     queued_ = 0;
     int n = ::recvmmsg(fd, in_msgs_.data(), size, MSG_DONTWAIT, nullptr);
-    return n > 0 ? static_cast<std::size_t>(n) : 0;
+    if (n <= 0) return 0;
+    for (int i = 0; i < n; ++i) destinations_[i] = destination_of(in_msgs_[i].msg_hdr);
+    return static_cast<std::size_t>(n);
 }
 
 std::span<const std::uint8_t> udp_batch::query(std::size_t i) const {
@@ -46,6 +50,7 @@ void udp_batch::queue(std::size_t i, std::size_t n) {
     h.msg_namelen = in_msgs_[i].msg_hdr.msg_namelen;
     h.msg_iov = &out_iov_[queued_];
     h.msg_iovlen = 1;
+    set_reply_source(h, destinations_[i], out_control_[queued_]);
     ++queued_;
 }
 

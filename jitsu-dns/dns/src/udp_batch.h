@@ -1,6 +1,8 @@
 #pragma once
 // Internal: fixed buffers for reading and answering UDP queries in batches with
-// recvmmsg/sendmmsg — one system call per batch each way instead of two per query.
+// recvmmsg/sendmmsg — one system call per batch each way instead of two per query. Each
+// query's destination address is read with it and its answer sent from that address
+// (reply_source.h), so a wildcard socket answers from the address that was asked.
 
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -10,6 +12,8 @@
 #include <cstdint>
 #include <span>
 #include <vector>
+
+#include "reply_source.h"
 
 namespace jitsu::dns::detail {
 
@@ -27,6 +31,8 @@ class udp_batch {
     bool query_truncated(std::size_t i) const;
     const sockaddr* source(std::size_t i) const;
     socklen_t source_length(std::size_t i) const;
+    // The address message i was sent to: its answer leaves from there.
+    const reply_source& destination(std::size_t i) const { return destinations_[i]; }
 
     // Answer buffer for message i; `queue` marks its first n octets to be sent to its source.
     std::span<std::uint8_t> answer_buffer(std::size_t i);
@@ -40,6 +46,8 @@ class udp_batch {
     std::array<mmsghdr, size> in_msgs_{}, out_msgs_{};
     std::array<iovec, size> in_iov_{}, out_iov_{};
     std::array<sockaddr_storage, size> addrs_{};
+    std::array<reply_control, size> in_control_{}, out_control_{};
+    std::array<reply_source, size> destinations_{};
     std::size_t queued_ = 0;
 };
 

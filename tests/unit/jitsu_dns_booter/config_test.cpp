@@ -103,7 +103,7 @@ TEST(jitsu_dns_booter_config, command_line_as_the_original_jitsu) {
                     "-v",          "name=www,dns=www.example.org,ip=10.0.0.10"});
     ASSERT_TRUE(p.options) << p.message;
     const auto& o = *p.options;
-    EXPECT_EQ(o.bind, "10.0.0.1");
+    EXPECT_EQ(o.bind, std::vector<std::string>{"10.0.0.1"});
     EXPECT_EQ(o.listen, 5353);
     EXPECT_EQ(o.forwarder, "10.9.0.1");
     EXPECT_EQ(o.forwarder_port, 5300);
@@ -154,11 +154,33 @@ TEST(jitsu_dns_booter_config, repeatable_options_leave_the_vmspecs_alone) {
     std::remove(config.c_str());
 }
 
+// Issue 11 items 10 and 12: -b repeats (each takes one value: the VMSPEC after it stays a
+// VMSPEC) and the TCP limits are set from the command line.
+TEST(jitsu_dns_booter_config, bind_repeats_and_tcp_limits) {
+    const char* spec = "name=www,dns=www.example.org,ip=10.0.0.10";
+    auto p = parse({"-b", "10.0.0.1", "--bind", "fd00::1", "--max-tcp", "100",
+                    "--max-tcp-per-client", "4", "--tcp-idle-timeout", "2.5", "-b", "::", spec});
+    ASSERT_TRUE(p.options) << p.message;
+    EXPECT_EQ(p.options->bind, (std::vector<std::string>{"10.0.0.1", "fd00::1", "::"}));
+    EXPECT_EQ(p.options->specs, std::vector<std::string>{spec});
+    EXPECT_EQ(p.options->max_tcp, 100U);
+    EXPECT_EQ(p.options->max_tcp_per_client, 4U);
+    EXPECT_DOUBLE_EQ(p.options->tcp_idle_timeout_s, 2.5);
+    for (const char* bad : {"--max-tcp=0", "--max-tcp-per-client=0", "--tcp-idle-timeout=0"}) {
+        auto r = parse({bad, spec});
+        EXPECT_FALSE(r.options) << bad;
+        EXPECT_EQ(r.exit_code, exit_usage) << bad;
+    }
+}
+
 TEST(jitsu_dns_booter_config, defaults_and_errors) {
     auto p = parse({"name=www,dns=www.example.org,ip=10.0.0.10"});
     ASSERT_TRUE(p.options);
-    EXPECT_EQ(p.options->bind, "0.0.0.0");
+    EXPECT_EQ(p.options->bind, std::vector<std::string>{"0.0.0.0"});
     EXPECT_EQ(p.options->listen, 53);
+    EXPECT_EQ(p.options->max_tcp, 256U);
+    EXPECT_EQ(p.options->max_tcp_per_client, 16U);
+    EXPECT_DOUBLE_EQ(p.options->tcp_idle_timeout_s, 10.0);
     EXPECT_DOUBLE_EQ(p.options->delay_s, 0.1);
     EXPECT_EQ(p.options->backend, "netns");
     EXPECT_EQ(p.options->mode, stop_mode::destroy);

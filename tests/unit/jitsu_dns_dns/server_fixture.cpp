@@ -15,7 +15,7 @@ namespace jitsu::dns::test {
 
 server_options local_options() {
     server_options o;
-    o.bind = boost::asio::ip::make_address("127.0.0.1");
+    o.bind = {boost::asio::ip::make_address("127.0.0.1")};
     o.port = 0;
     return o;
 }
@@ -59,6 +59,46 @@ sockaddr_in loopback(std::uint16_t port) {
     a.sin_port = htons(port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     return a;
+}
+
+// Text address and port → socket address; family AF_UNSPEC if the text is no address.
+sockaddr_storage socket_address(const std::string& ip, std::uint16_t port, socklen_t& len) {
+    sockaddr_storage s{};
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&s);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&s);
+    if (::inet_pton(AF_INET, ip.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        len = sizeof *v4;
+    } else if (::inet_pton(AF_INET6, ip.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        len = sizeof *v6;
+    } else {
+        len = 0;
+    }
+    return s;
+}
+
+// A socket of `to`'s family, bound to `from` when given, connected to `to`:`port`.
+int connected_socket(int type, const std::string& from, const std::string& to, std::uint16_t port) {
+    socklen_t to_len = 0, from_len = 0;
+    sockaddr_storage dst = socket_address(to, port, to_len);
+    if (to_len == 0) throw std::runtime_error("not an address: " + to);
+    int fd = ::socket(dst.ss_family, type, 0);
+    if (fd < 0) throw std::runtime_error("socket() failed");
+    if (!from.empty()) {
+        sockaddr_storage src = socket_address(from, 0, from_len);
+        if (from_len == 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&src), from_len) != 0) {
+            ::close(fd);
+            throw std::runtime_error("cannot bind to " + from);
+        }
+    }
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&dst), to_len) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 bool wait_readable(int fd, std::chrono::milliseconds timeout) {
@@ -115,6 +155,9 @@ tcp_client::tcp_client(std::uint16_t port) {
         fd_ = -1;
     }
 }
+tcp_client::tcp_client(const std::string& to, std::uint16_t port, const std::string& from)
+    : fd_(connected_socket(SOCK_STREAM, from, to, port)) {}
+
 tcp_client::~tcp_client() {
     if (fd_ >= 0) ::close(fd_);
 }
@@ -162,6 +205,52 @@ bool tcp_client::closed_by_peer(std::chrono::milliseconds timeout) {
     std::uint8_t c;
     ssize_t r = ::recv(fd_, &c, 1, MSG_DONTWAIT);
     return r == 0 || (r < 0 && errno != EAGAIN);  // FIN or RST
+}
+
+bool add_loopback_addresses(const std::vector<std::string>& addresses) {
+    const std::string present = run_command("ip -o addr show dev lo");
+    for (const auto& a : addresses) {
+        if (present.find(" " + a + " ") != std::string::npos) continue;  // left untouched
+        // nodad: an IPv6 address is usable without duplicate address detection.
+        const std::string command = "ip addr add " + a + " dev lo" +
+                                    (a.find(':') != std::string::npos ? " nodad" : "") + " 2>&1";
+        const std::string out = run_command(command);
+        if (!out.empty()) return false;
+    }
+    // The kernel installs an IPv6 address's local route a moment after `ip` returns (from a
+    // work queue, even with nodad), and until then packets to it follow the prefix route
+    // and are lost: wait until every address has its local route (bounded).
+    for (const auto& a : addresses) {
+        const std::string address = a.substr(0, a.find('/'));
+        const bool v6 = address.find(':') != std::string::npos;
+        const std::string command =
+            std::string("ip ") + (v6 ? "-6" : "-4") + " route show table local " + address;
+        bool installed = false;
+        for (int i = 0; i < 200 && !installed; ++i) {
+            installed = run_command(command).find("local " + address + " ") != std::string::npos;
+            if (!installed) std::this_thread::sleep_for(10ms);
+        }
+        if (!installed) return false;
+    }
+    return true;
+}
+
+std::optional<bytes> udp_ask_at(const std::string& from, const std::string& to, std::uint16_t port,
+                                const bytes& query, std::chrono::milliseconds timeout) {
+    int fd = connected_socket(SOCK_DGRAM, from, to, port);
+    if (fd < 0) return std::nullopt;
+    std::optional<bytes> answer;
+    if (::send(fd, query.data(), query.size(), 0) == static_cast<ssize_t>(query.size()) &&
+        wait_readable(fd, timeout)) {
+        bytes b(65536);
+        ssize_t n = ::recv(fd, b.data(), b.size(), MSG_DONTWAIT);
+        if (n > 0) {
+            b.resize(static_cast<std::size_t>(n));
+            answer = std::move(b);
+        }
+    }
+    ::close(fd);
+    return answer;
 }
 
 std::string run_command(const std::string& command) {

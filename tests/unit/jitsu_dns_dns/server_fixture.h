@@ -9,7 +9,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "dns_test_util.h"
 #include "jitsu_dns/server.h"
@@ -40,6 +43,32 @@ class server_fixture {
 
 server_options local_options();
 
+// A gate that answers `next` and keeps every wait_ready callback for the test to call.
+class fake_gate : public vm_gate {
+  public:
+    verdict next = verdict::answer_now;
+    std::vector<std::size_t> queried;
+    std::vector<std::pair<std::size_t, std::function<void(bool)>>> waiters;
+
+    verdict on_query(std::size_t vm) noexcept override {
+        queried.push_back(vm);
+        return next;
+    }
+    void wait_ready(std::size_t vm, std::function<void(bool)> done) override {
+        waiters.emplace_back(vm, std::move(done));
+    }
+};
+
+// Adds addresses ("10.53.0.1/24", "fd53::1/64") to lo in the test's private network
+// namespace; one already there is left as it is. False if `ip` failed otherwise.
+bool add_loopback_addresses(const std::vector<std::string>& addresses);
+
+// One query from `from` (any port; "" = any address) to `to` port `port` over a
+// CONNECTED UDP socket, as stub resolvers do: the kernel then delivers only datagrams
+// whose source is `to`:`port`, so an answer sent from another address is lost.
+std::optional<bytes> udp_ask_at(const std::string& from, const std::string& to, std::uint16_t port,
+                                const bytes& query, std::chrono::milliseconds timeout = 2000ms);
+
 // A UDP socket on 127.0.0.1 (any port unless given), with a receive timeout.
 class udp_client {
   public:
@@ -64,6 +93,8 @@ std::optional<bytes> udp_ask(std::uint16_t port, const bytes& query,
 class tcp_client {
   public:
     explicit tcp_client(std::uint16_t port);
+    // To `to` (IPv4 or IPv6 text), from address `from` ("" = the kernel's choice).
+    tcp_client(const std::string& to, std::uint16_t port, const std::string& from = "");
     ~tcp_client();
     tcp_client(const tcp_client&) = delete;
     tcp_client& operator=(const tcp_client&) = delete;

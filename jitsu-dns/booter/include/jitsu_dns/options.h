@@ -21,8 +21,8 @@ inline constexpr int exit_bind = 4;      // the DNS sockets cannot be bound
 inline constexpr int exit_backend = 5;   // the backend cannot work here
 
 struct daemon_options {
-    std::string bind = "0.0.0.0";         // -b
-    std::uint16_t listen = 53;            // -l
+    std::vector<std::string> bind{"0.0.0.0"};  // -b (repeatable)
+    std::uint16_t listen = 53;                 // -l
     std::string forwarder;                // -f ("": resolv.conf's first nameserver; 0.0.0.0: none)
     std::uint16_t forwarder_port = 53;    // -p
     std::uint32_t ttl = 60;               // -t
@@ -41,6 +41,9 @@ struct daemon_options {
     std::string xenstore_path;                     // --xenstore
     std::string netvm_path;                        // --netvm
     std::string bridge_netns;                      // --bridge-netns
+    std::size_t max_tcp = 256;                     // --max-tcp
+    std::size_t max_tcp_per_client = 16;           // --max-tcp-per-client
+    double tcp_idle_timeout_s = 10.0;              // --tcp-idle-timeout
     std::string resolv_conf = "/etc/resolv.conf";  // --resolv-conf (tests)
     int verbosity = 0;                             // -v / -q
     std::vector<std::string> specs;                // VMSPEC...
