@@ -59,10 +59,7 @@ void connection::do_read() {
 void connection::handle_input() {
     auto self = shared_from_this();
     const auto status = stream_.process();
-    if (!handler_.state().end_batch()) {
-        owner_.fatal_error();
-        return;
-    }
+    handler_.state().end_batch();
     if (stopped_) return;
     switch (status) {
         case request_stream::status::close:
@@ -82,8 +79,7 @@ void connection::handle_input() {
 void connection::output_ready() {
     if (stopped_) return;
     if (session_.overflowed()) {
-        spdlog::warn("session {} (dom{}): more than {} bytes unread, disconnecting",
-                     session_.id(), session_.domid(), handler_.state().quotas().output_limit);
+        owner_.output_overflowed(*this);
         stop();
         return;
     }

@@ -1,5 +1,6 @@
 // XS_CONTROL (dom0 only): "check", "log on|off", "print <string>",
-// "quota [set <name> <value> | <domid>]", "quota-soft [set <name> <value>]", "help".
+// "quota [set <name> <value> | <domid>]", "quota-soft [set <name> <value>]", "stats",
+// "help".
 // Unknown commands are EINVAL, as in xenstored.
 #include <array>
 #include <cerrno>
@@ -103,6 +104,35 @@ int control_quota_soft(request_context& r, const args& a) {
     return 0;
 }
 
+// Counters since start (not in xenstored): requests, errors, watch events, transactions,
+// refusals at the per-domain quotas, slow readers dropped, persistence failures.
+int control_stats(request_context& r, const args& a) {
+    if (!a.empty()) return EINVAL;
+    const core_stats& st = r.state.stats();
+    std::string out;
+    auto line = [&](std::string_view name, std::uint64_t v) {
+        out += fmt::format("{:<27}: {:>10}\n", name, v);
+    };
+    line("requests", st.requests);
+    line("errors", st.errors);
+    line("watch-events", st.watch_events);
+    line("transactions-committed", st.transactions_committed);
+    line("transactions-conflicted", st.transactions_conflicted);
+    line("watch-quota-refusals", st.watch_quota_refusals);
+    line("transaction-quota-refusals", st.transaction_quota_refusals);
+    line("output-overflows", st.output_overflows);
+    line("persist-failures", st.persist_failures);
+    if (const persistence* p = r.state.persisted_to()) {
+        const auto c = p->stats();
+        line("persist-records", c.records);
+        line("persist-write-failures", c.write_failures);
+        line("persist-compactions", c.compactions);
+        line("persist-compaction-failures", c.compaction_failures);
+    }
+    r.reply_parts({out, {"\0", 1}});
+    return 0;
+}
+
 int control_help(request_context& r, const args& a);
 
 struct command {
@@ -111,12 +141,13 @@ struct command {
     std::string_view params;
 };
 
-constexpr std::array<command, 6> commands{{
+constexpr std::array<command, 7> commands{{
     {"check", control_check, ""},
     {"log", control_log, "on|off"},
     {"print", control_print, "<string>"},
     {"quota", control_quota, "[set <name> <val>|<domid>]"},
     {"quota-soft", control_quota_soft, "[set <name> <val>]"},
+    {"stats", control_stats, ""},
     {"help", control_help, ""},
 }};
 

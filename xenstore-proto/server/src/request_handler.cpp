@@ -105,6 +105,7 @@ void request_handler::handle(session& s, const xenstore::header& hdr,
                       xenstore::type_name(hdr.type), hdr.req_id, hdr.tx_id, printable(body));
     }
 
+    core_.begin_request();
     int err = 0;
     const handler_entry* entry = hdr.type < handlers.size() ? &handlers[hdr.type] : nullptr;
     if (entry == nullptr || entry->fn == nullptr) {
@@ -123,6 +124,11 @@ void request_handler::handle(session& s, const xenstore::header& hdr,
         }
     }
     if (err != 0) s.reply_error(hdr, err);
+    // Persisting the request's changes failed: the request is undone, replies included.
+    if (int persist_err = core_.end_request(); persist_err != 0) {
+        err = persist_err;
+        s.reply_error(hdr, err);
+    }
     if (core_.trace_requests() && err != 0) {
         spdlog::debug("session {} <- {} req {}: {}", s.id(), xenstore::type_name(hdr.type),
                       hdr.req_id, xenstore::error_name(err));

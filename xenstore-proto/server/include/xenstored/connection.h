@@ -8,7 +8,8 @@
 // async_write; more output queued meanwhile goes in the next one (batched replies).
 // Reading pauses while the outstanding quota is reached and resumes when the client
 // has read. A session whose queued output exceeds the output limit (a client that
-// does not read its watch events) is disconnected.
+// does not read its watch events; for an unprivileged domain, the limit binds the total
+// of its connections) is disconnected.
 #pragma once
 
 #include <cstdint>
@@ -30,8 +31,8 @@ class connection;
 class connection_owner {
 public:
     virtual void connection_closed(const std::shared_ptr<connection>& c) = 0;
-    // Persisting failed: the server must stop.
-    virtual void fatal_error() = 0;
+    // `c` left more output unread than the output limit allows; it is dropped next.
+    virtual void output_overflowed(const connection& c) = 0;
 
 protected:
     ~connection_owner() = default;
