@@ -77,7 +77,7 @@ std::map<std::string, std::string> contents(const store& s) {
 }
 
 class xenstored_persist_failure : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         dir = fs::temp_directory_path() /
               ("xsd-persist-fail-" + std::to_string(::getpid()) + "-" +
@@ -289,8 +289,7 @@ TEST_F(xenstored_persist_failure, failed_compaction_keeps_the_old_file) {
     open(opts);
     disk.fail_writes_over = 1500;  // records fit, whole-file snapshots do not
     for (int i = 0; i < 100; ++i) {
-        ASSERT_EQ(c->write("/k/" + std::to_string(i % 7), std::string(200, 'a' + i % 26)), "")
-            << i;
+        ASSERT_EQ(c->write("/k/" + std::to_string(i % 7), std::string(200, 'a' + i % 26)), "") << i;
     }
     EXPECT_GT(j->stats().compaction_failures, 0u);
     EXPECT_EQ(j->stats().compactions, 0u);

@@ -1,8 +1,9 @@
 #include "xenstored/connection.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
 
 namespace jitsu::xenstored {
 
@@ -42,18 +43,18 @@ void connection::do_read() {
     if (reading_ || blocked_ || stopped_) return;
     reading_ = true;
     auto space = stream_.read_space();
-    socket_.async_read_some(boost::asio::buffer(space.data(), space.size()),
-                            [self = shared_from_this()](boost::system::error_code ec,
-                                                        std::size_t n) {
-                                self->reading_ = false;
-                                if (self->stopped_) return;
-                                if (ec) {
-                                    self->stop();
-                                    return;
-                                }
-                                self->stream_.commit(n);
-                                self->handle_input();
-                            });
+    socket_.async_read_some(
+        boost::asio::buffer(space.data(), space.size()),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+            self->reading_ = false;
+            if (self->stopped_) return;
+            if (ec) {
+                self->stop();
+                return;
+            }
+            self->stream_.commit(n);
+            self->handle_input();
+        });
 }
 
 void connection::handle_input() {
@@ -63,8 +64,8 @@ void connection::handle_input() {
     if (stopped_) return;
     switch (status) {
         case request_stream::status::close:
-            spdlog::warn("session {} (dom{}): invalid message length, disconnecting",
-                         session_.id(), session_.domid());
+            spdlog::warn("session {} (dom{}): invalid message length, disconnecting", session_.id(),
+                         session_.domid());
             stop();
             return;
         case request_stream::status::blocked:
@@ -90,26 +91,26 @@ void connection::do_write() {
     if (stopped_ || !session_.has_output()) return;
     session_.take_output(write_buf_);
     writing_ = true;
-    boost::asio::async_write(socket_, boost::asio::buffer(write_buf_),
-                             [self = shared_from_this()](boost::system::error_code ec,
-                                                         std::size_t) {
-                                 self->writing_ = false;
-                                 if (self->stopped_) return;
-                                 if (ec) {
-                                     self->stop();
-                                     return;
-                                 }
-                                 self->session_.output_written();
-                                 if (self->session_.overflowed()) {
-                                     self->stop();
-                                     return;
-                                 }
-                                 self->do_write();
-                                 if (self->blocked_) {
-                                     self->blocked_ = false;
-                                     self->handle_input();
-                                 }
-                             });
+    boost::asio::async_write(
+        socket_, boost::asio::buffer(write_buf_),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+            self->writing_ = false;
+            if (self->stopped_) return;
+            if (ec) {
+                self->stop();
+                return;
+            }
+            self->session_.output_written();
+            if (self->session_.overflowed()) {
+                self->stop();
+                return;
+            }
+            self->do_write();
+            if (self->blocked_) {
+                self->blocked_ = false;
+                self->handle_input();
+            }
+        });
 }
 
 }  // namespace jitsu::xenstored

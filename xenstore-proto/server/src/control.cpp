@@ -2,13 +2,13 @@
 // "quota [set <name> <value> | <domid>]", "quota-soft [set <name> <value>]", "stats",
 // "help".
 // Unknown commands are EINVAL, as in xenstored.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <cerrno>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "handlers.h"
 
@@ -54,27 +54,29 @@ int quota_of_domain(request_context& r, std::string_view arg) {
     const long long id = parse_atoi(arg);
     if (id < 0 || id > 0xFFFF) return ENOENT;
     const auto domid = static_cast<std::uint32_t>(id);
-    std::size_t watches = 0, transactions = 0, outstanding = 0, sessions = 0;
+    // Watches and transactions as the per-domain quotas count them (for dom0, the sum
+    // over its connections), queued output (unprivileged domains only), outstanding
+    // replies summed over the connections.
+    const domain_usage* usage = r.state.usage(domid);
+    std::size_t outstanding = 0;
     for (const session* s : r.state.sessions()) {
-        if (s->domid() != domid || s->closed()) continue;
-        ++sessions;
-        watches += s->watches().size();
-        transactions += s->transaction_count();
-        outstanding += s->outstanding();
+        if (s->domid() == domid && !s->closed()) outstanding += s->outstanding();
     }
     const store& tree = r.state.tree();
     const std::uint32_t nodes = tree.owned_nodes(domid);
-    if (sessions == 0 && nodes == 0 && !r.state.domains().is_introduced(domid)) return ENOENT;
+    if (usage == nullptr && nodes == 0 && !r.state.domains().is_introduced(domid)) return ENOENT;
     std::size_t memory = 0;
     for (const auto& [path, n] : tree.nodes()) {
         if (n.owner() == domid) memory += path.size() + node_size(n);
     }
     std::string out = fmt::format("Domain {}:\n", domid);
     out += fmt::format("{:<16}: {:>8}\n", "nodes", nodes);
-    out += fmt::format("{:<16}: {:>8}\n", "watches", watches);
-    out += fmt::format("{:<16}: {:>8}\n", "transactions", transactions);
+    out += fmt::format("{:<16}: {:>8}\n", "watches", usage ? usage->watches : 0);
+    out += fmt::format("{:<16}: {:>8}\n", "transactions", usage ? usage->transactions : 0);
     out += fmt::format("{:<16}: {:>8}\n", "outstanding", outstanding);
     out += fmt::format("{:<16}: {:>8}\n", "memory", memory);
+    out += fmt::format("{:<16}: {:>8}\n", "connections", usage ? usage->sessions : 0);
+    out += fmt::format("{:<16}: {:>8}\n", "output", usage ? usage->output_bytes : 0);
     r.reply_parts({out, {"\0", 1}});
     return 0;
 }

@@ -117,8 +117,8 @@ std::unique_ptr<journal> journal::open(const options& opts, store& loaded) {
     // No room for a fresh copy (a full disk): the file as loaded is complete once its torn
     // tail, if any, is cut off; append to it.
     j->fd_ = ::open(opts.path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (j->fd_ < 0 || (valid_bytes < bytes.size() &&
-                       ::ftruncate(j->fd_, static_cast<off_t>(valid_bytes)) != 0)) {
+    if (j->fd_ < 0 ||
+        (valid_bytes < bytes.size() && ::ftruncate(j->fd_, static_cast<off_t>(valid_bytes)) != 0)) {
         throw persist_error(fmt::format("cannot rewrite {} ({}) nor cut its torn tail: {}",
                                         opts.path, errno_text(err), errno_text(errno)));
     }
@@ -280,8 +280,7 @@ bool journal::compact(const store& s) {
     std::uint64_t n = 0;
     if (compaction_log_.due(n)) {
         spdlog::warn("persist: {} {} failed: {}; {} ({} such failure(s) since the last such line)",
-                     r == snapshot_result::lost_file ? "reopening after compacting"
-                                                     : "compacting",
+                     r == snapshot_result::lost_file ? "reopening after compacting" : "compacting",
                      opts_.path, errno_text(err),
                      r == snapshot_result::lost_file ? "retried on the next change"
                                                      : "the old file stays in use",

@@ -1,8 +1,8 @@
 #include "xenstored/quota.h"
 
-#include <array>
-
 #include <fmt/format.h>
+
+#include <array>
 
 #include "xenstore/wire.h"
 
@@ -13,8 +13,7 @@ namespace {
 constexpr std::array<quota_field, 10> fields{{
     {"nodes", &quota_config::nodes_per_domain, "Nodes per domain"},
     {"watches", &quota_config::watches, "Watches per domain (per dom0 connection)"},
-    {"transactions", &quota_config::transactions,
-     "Transactions per domain (per dom0 connection)"},
+    {"transactions", &quota_config::transactions, "Transactions per domain (per dom0 connection)"},
     {"outstanding", &quota_config::outstanding, "Outstanding requests per connection"},
     {"transaction-nodes", &quota_config::transaction_nodes,
      "Max. number of accessed node per transaction"},

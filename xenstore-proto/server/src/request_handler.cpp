@@ -1,10 +1,10 @@
 #include "xenstored/request_handler.h"
 
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <cerrno>
 #include <cstring>
-
-#include <spdlog/spdlog.h>
 
 #include "handlers.h"
 #include "xenstored/path.h"
@@ -86,7 +86,8 @@ constexpr std::array<handler_entry, XS_TYPE_COUNT> handlers = [] {
 
 std::string printable(std::string_view payload) {
     std::string out;
-    for (char c : payload.substr(0, 120)) out.push_back(c == '\0' ? ' ' : (c < 32 || c > 126 ? '.' : c));
+    for (char c : payload.substr(0, 120))
+        out.push_back(c == '\0' ? ' ' : (c < 32 || c > 126 ? '.' : c));
     if (payload.size() > 120) out += "...";
     return out;
 }

@@ -51,7 +51,8 @@ void session::append_message(std::uint32_t type, std::uint32_t req_id, std::uint
 void session::note_output() { core_.output_pending(*this); }
 
 void session::uncount_output(std::size_t bytes) {
-    if (output_counted()) usage_->output_bytes -= std::min<std::uint64_t>(bytes, usage_->output_bytes);
+    if (output_counted())
+        usage_->output_bytes -= std::min<std::uint64_t>(bytes, usage_->output_bytes);
 }
 
 void session::overflow() {

@@ -28,7 +28,7 @@ class session;
 
 // Where committed changes go before any reply leaves (persist.h's journal).
 class persistence {
-public:
+  public:
     // Records every path `s` marked changed. 0, or the Xenstore errno to reply with
     // (ENOSPC, EIO) when that failed: then the file holds none of it.
     virtual int commit(store& s) = 0;
@@ -41,7 +41,7 @@ public:
     };
     virtual counters stats() const = 0;
 
-protected:
+  protected:
     ~persistence() = default;
 };
 
@@ -71,7 +71,7 @@ struct core_stats {
 };
 
 class core final : public change_listener {
-public:
+  public:
     explicit core(quota_config quotas = {});
     core(quota_config quotas, store initial);
     ~core();
@@ -125,7 +125,7 @@ public:
     bool trace_requests() const { return trace_; }
     void set_trace_requests(bool on) { trace_ = on; }
 
-private:
+  private:
     bool watch_permitted(const session& s, std::string_view path, const perm_list* node_perms,
                          const perm_list* old_perms) const;
 
@@ -138,7 +138,7 @@ private:
     std::vector<session*> sessions_;
     std::vector<session*> pending_output_;
     bool in_request_ = false;
-    std::vector<session*> request_output_;  // sessions with output from this request
+    std::vector<session*> request_output_;    // sessions with output from this request
     std::uint64_t request_watch_events_ = 0;  // stats before this request
     std::uint64_t request_commits_ = 0;
     std::unordered_map<std::uint32_t, domain_usage> domains_usage_;

@@ -9,7 +9,7 @@
 namespace jitsu::xenstored {
 
 class log_limiter {
-public:
+  public:
     using clock = std::chrono::steady_clock;
 
     explicit log_limiter(clock::duration interval) : interval_(interval) {}
@@ -25,7 +25,7 @@ public:
         return true;
     }
 
-private:
+  private:
     clock::duration interval_;
     clock::time_point next_{};
     std::uint64_t pending_ = 0;

@@ -17,7 +17,7 @@
 namespace jitsu::xenstored {
 
 class request_handler {
-public:
+  public:
     explicit request_handler(core& c) : core_(c) {}
 
     // Handles one complete request from `s`; replies and watch events are queued on
@@ -28,7 +28,7 @@ public:
 
     core& state() { return core_; }
 
-private:
+  private:
     core& core_;
     std::string scratch_;  // reused for canonicalised paths
 };

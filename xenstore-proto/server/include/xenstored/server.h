@@ -37,12 +37,12 @@ struct server_config {
 };
 
 class startup_error : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 class server {
-public:
+  public:
     explicit server(server_config cfg);
     ~server();
     server(const server&) = delete;
@@ -55,7 +55,7 @@ public:
     // Asks run() to return `code` (thread-unsafe: call from the event loop).
     void shutdown(int code);
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

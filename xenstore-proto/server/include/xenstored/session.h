@@ -33,15 +33,15 @@ struct domain_usage;
 
 // Told when a session has output to write (at the end of a batch of requests).
 class output_listener {
-public:
+  public:
     virtual void output_ready() = 0;
 
-protected:
+  protected:
     ~output_listener() = default;
 };
 
 class session {
-public:
+  public:
     session(core& c, std::uint32_t domid);
     ~session();
     session(const session&) = delete;
@@ -62,7 +62,9 @@ public:
     void reply(const xenstore::header& req, std::uint32_t type, std::string_view payload) {
         reply(req, type, {payload});
     }
-    void reply_ok(const xenstore::header& req, std::uint32_t type) { reply(req, type, {"OK", {"\0", 1}}); }
+    void reply_ok(const xenstore::header& req, std::uint32_t type) {
+        reply(req, type, {"OK", {"\0", 1}});
+    }
     void reply_error(const xenstore::header& req, int err);
     // Queues a watch event, unless an identical one is still queued (not for '@' paths).
     void send_event(std::string_view path, std::string_view token);
@@ -107,7 +109,7 @@ public:
     std::size_t transaction_count() const { return transactions_.size(); }
     void clear_transactions();
 
-private:
+  private:
     void append_message(std::uint32_t type, std::uint32_t req_id, std::uint32_t tx_id,
                         std::initializer_list<std::string_view> parts, std::size_t len);
     void note_output();

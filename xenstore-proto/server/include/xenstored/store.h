@@ -30,7 +30,7 @@ struct string_hash {
 using node_map = std::unordered_map<std::string, node, string_hash, std::equal_to<>>;
 
 class store {
-public:
+  public:
     // xenstored's initial tree: "/", "/tool", "/tool/xenstored", all "n0".
     store();
     struct empty_tag {};
@@ -73,7 +73,7 @@ public:
     // counts add up). Returns a description of the first problem found.
     std::optional<std::string> check_consistency() const;
 
-private:
+  private:
     // Called before a change to `path`: `before` is the node as it is (nullptr: absent).
     void touch(std::string_view path, const node* before);
     void count(std::uint32_t domid, int delta);
