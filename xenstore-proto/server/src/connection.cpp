@@ -1,8 +1,9 @@
 #include "xenstored/connection.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
 
 namespace jitsu::xenstored {
 
@@ -42,32 +43,29 @@ void connection::do_read() {
     if (reading_ || blocked_ || stopped_) return;
     reading_ = true;
     auto space = stream_.read_space();
-    socket_.async_read_some(boost::asio::buffer(space.data(), space.size()),
-                            [self = shared_from_this()](boost::system::error_code ec,
-                                                        std::size_t n) {
-                                self->reading_ = false;
-                                if (self->stopped_) return;
-                                if (ec) {
-                                    self->stop();
-                                    return;
-                                }
-                                self->stream_.commit(n);
-                                self->handle_input();
-                            });
+    socket_.async_read_some(
+        boost::asio::buffer(space.data(), space.size()),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+            self->reading_ = false;
+            if (self->stopped_) return;
+            if (ec) {
+                self->stop();
+                return;
+            }
+            self->stream_.commit(n);
+            self->handle_input();
+        });
 }
 
 void connection::handle_input() {
     auto self = shared_from_this();
     const auto status = stream_.process();
-    if (!handler_.state().end_batch()) {
-        owner_.fatal_error();
-        return;
-    }
+    handler_.state().end_batch();
     if (stopped_) return;
     switch (status) {
         case request_stream::status::close:
-            spdlog::warn("session {} (dom{}): invalid message length, disconnecting",
-                         session_.id(), session_.domid());
+            spdlog::warn("session {} (dom{}): invalid message length, disconnecting", session_.id(),
+                         session_.domid());
             stop();
             return;
         case request_stream::status::blocked:
@@ -82,8 +80,7 @@ void connection::handle_input() {
 void connection::output_ready() {
     if (stopped_) return;
     if (session_.overflowed()) {
-        spdlog::warn("session {} (dom{}): more than {} bytes unread, disconnecting",
-                     session_.id(), session_.domid(), handler_.state().quotas().output_limit);
+        owner_.output_overflowed(*this);
         stop();
         return;
     }
@@ -94,26 +91,26 @@ void connection::do_write() {
     if (stopped_ || !session_.has_output()) return;
     session_.take_output(write_buf_);
     writing_ = true;
-    boost::asio::async_write(socket_, boost::asio::buffer(write_buf_),
-                             [self = shared_from_this()](boost::system::error_code ec,
-                                                         std::size_t) {
-                                 self->writing_ = false;
-                                 if (self->stopped_) return;
-                                 if (ec) {
-                                     self->stop();
-                                     return;
-                                 }
-                                 self->session_.output_written();
-                                 if (self->session_.overflowed()) {
-                                     self->stop();
-                                     return;
-                                 }
-                                 self->do_write();
-                                 if (self->blocked_) {
-                                     self->blocked_ = false;
-                                     self->handle_input();
-                                 }
-                             });
+    boost::asio::async_write(
+        socket_, boost::asio::buffer(write_buf_),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+            self->writing_ = false;
+            if (self->stopped_) return;
+            if (ec) {
+                self->stop();
+                return;
+            }
+            self->session_.output_written();
+            if (self->session_.overflowed()) {
+                self->stop();
+                return;
+            }
+            self->do_write();
+            if (self->blocked_) {
+                self->blocked_ = false;
+                self->handle_input();
+            }
+        });
 }
 
 }  // namespace jitsu::xenstored

@@ -30,6 +30,37 @@ std::uint64_t core::add_session(session& s) {
 void core::remove_session(session& s) {
     std::erase(sessions_, &s);
     std::erase(pending_output_, &s);
+    std::erase(request_output_, &s);
+}
+
+domain_usage& core::attach_domain(std::uint32_t domid) {
+    domain_usage& u = domains_usage_[domid];
+    ++u.sessions;
+    return u;
+}
+
+void core::detach_domain(std::uint32_t domid) {
+    auto it = domains_usage_.find(domid);
+    if (it != domains_usage_.end() && --it->second.sessions == 0) domains_usage_.erase(it);
+}
+
+const domain_usage* core::usage(std::uint32_t domid) const {
+    auto it = domains_usage_.find(domid);
+    return it == domains_usage_.end() ? nullptr : &it->second;
+}
+
+void core::output_over_limit(std::uint32_t domid) {
+    const domain_usage* u = usage(domid);
+    // Rare (a domain that does not read): a scan of the sessions is fine here.
+    while (u != nullptr && u->output_bytes > quotas_.output_limit) {
+        session* largest = nullptr;
+        for (session* s : sessions_) {
+            if (s->domid() != domid || !s->output_counted()) continue;
+            if (largest == nullptr || s->queued_bytes() > largest->queued_bytes()) largest = s;
+        }
+        if (largest == nullptr) return;
+        largest->overflow();
+    }
 }
 
 void core::output_pending(session& s) {
@@ -38,11 +69,36 @@ void core::output_pending(session& s) {
     pending_output_.push_back(&s);
 }
 
-bool core::end_batch() {
-    if (persistence_ != nullptr && store_.has_changes()) {
-        if (!persistence_->commit(store_)) return false;
+void core::begin_request() {
+    in_request_ = true;
+    if (persistence_ == nullptr) return;
+    store_.record_undo(true);
+    request_watch_events_ = stats_.watch_events;
+    request_commits_ = stats_.transactions_committed;
+}
+
+void core::note_request_output(session& s) { request_output_.push_back(&s); }
+
+int core::end_request() {
+    in_request_ = false;
+    if (persistence_ == nullptr) return 0;
+    int err = 0;
+    if (store_.has_changes()) err = persistence_->commit(store_);
+    if (err != 0) {
+        store_.undo();
+        for (session* s : request_output_) s->undo_request_output();
+        stats_.watch_events = request_watch_events_;
+        stats_.transactions_committed = request_commits_;
+        ++stats_.persist_failures;
     }
-    if (pending_output_.empty()) return true;
+    for (session* s : request_output_) s->request_mark_.reset();
+    request_output_.clear();
+    store_.record_undo(false);
+    return err;
+}
+
+void core::end_batch() {
+    if (pending_output_.empty()) return;
     std::vector<session*> ready;
     ready.swap(pending_output_);
     for (session* s : ready) s->output_noted_ = false;
@@ -54,7 +110,6 @@ bool core::end_batch() {
         ready.clear();
         pending_output_.swap(ready);  // keep the capacity
     }
-    return true;
 }
 
 bool core::watch_permitted(const session& s, std::string_view path, const perm_list* node_perms,

@@ -8,7 +8,10 @@ namespace jitsu::xenstored::detail {
 
 int do_transaction_start(request_context& r) {
     if (r.tx != nullptr) return EBUSY;  // no nesting
-    if (r.s.transaction_count() >= r.state.quotas().transactions) return ENOSPC;
+    if (r.s.transaction_quota_reached()) {
+        ++r.state.stats().transaction_quota_refusals;
+        return ENOSPC;
+    }
     transaction& t = r.s.start_transaction();
     const std::string id = std::to_string(t.id());
     r.reply_parts({id, {"\0", 1}});

@@ -33,7 +33,10 @@ int do_watch(request_context& r) {
     for (const auto& w : r.s.watches()) {
         if (w->path == path && w->token == token) return EEXIST;
     }
-    if (r.s.watches().size() >= r.state.quotas().watches) return E2BIG;
+    if (r.s.watch_quota_reached()) {
+        ++r.state.stats().watch_quota_refusals;
+        return E2BIG;
+    }
 
     watch& w = r.s.add_watch(std::string(path), std::string(token),
                              relative ? r.s.implicit_path().size() : 0);

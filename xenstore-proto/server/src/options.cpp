@@ -1,10 +1,10 @@
 #include "xenstored/options.h"
 
-#include <charconv>
-#include <vector>
+#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
+#include <charconv>
+#include <vector>
 
 namespace jitsu::xenstored {
 
@@ -20,12 +20,15 @@ constexpr const char* description =
     "unprivileged domain DOMID: relative paths resolve under /local/domain/DOMID/, node\n"
     "permissions and the per-domain quotas apply, privileged requests are refused.\n"
     "\n"
-    "--persist FILE keeps committed state across restarts and kill -9: each batch of\n"
-    "changes is appended to FILE before any reply is sent (not fsync'd unless\n"
-    "--persist-fsync); FILE is compacted by atomic replace. A torn or corrupt FILE is\n"
-    "refused. SIGTERM/SIGINT shut down cleanly.\n"
+    "--persist FILE keeps committed state across restarts and kill -9: each change is\n"
+    "appended to FILE before its reply is sent (not fsync'd unless --persist-fsync);\n"
+    "FILE is compacted by atomic replace. If FILE cannot be written (a full disk, EIO),\n"
+    "the change is undone and refused with ENOSPC (or EIO), reads are served, and\n"
+    "writes work again once there is room; one log line per such episode. A corrupt\n"
+    "FILE is refused; an incomplete last record (never acknowledged) is dropped.\n"
+    "SIGTERM/SIGINT shut down cleanly. XS_CONTROL \"stats\" prints counters.\n"
     "\n"
-    "Exit codes: 0 clean shutdown, 1 start-up or persistence failure, 2 bad flags.";
+    "Exit codes: 0 clean shutdown, 1 start-up failure, 2 bad flags.";
 
 bool parse_u32(std::string_view s, std::uint32_t& out) {
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -60,23 +63,43 @@ parsed_options parse_options(int argc, const char* const* argv) {
 
     const std::string quotas = "Quotas (xenstored's defaults)";
     app.add_option("-E,--entry-nb", q.nodes_per_domain, "Nodes an unprivileged domain may own")
-        ->group(quotas)->capture_default_str()->check(CLI::PositiveNumber);
+        ->group(quotas)
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     app.add_option("-S,--entry-size", q.node_size,
                    "Node size an unprivileged domain may write (bytes)")
-        ->group(quotas)->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("-W,--watch-nb", q.watches, "Watches per connection")
-        ->group(quotas)->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("-t,--transaction", q.transactions, "Open transactions per connection")
-        ->group(quotas)->capture_default_str()->check(CLI::PositiveNumber);
+        ->group(quotas)
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("-W,--watch-nb", q.watches,
+                   "Watches per unprivileged domain, over all its connections (per "
+                   "connection for dom0)")
+        ->group(quotas)
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("-t,--transaction", q.transactions,
+                   "Open transactions per unprivileged domain, over all its connections (per "
+                   "connection for dom0)")
+        ->group(quotas)
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     app.add_option("-A,--perm-nb", q.perms_per_node,
                    "Permission entries an unprivileged domain may set on a node")
-        ->group(quotas)->capture_default_str()->check(CLI::PositiveNumber);
+        ->group(quotas)
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     app.add_option("-M,--path-max", q.path_max,
                    "Path length beyond /local/domain/<domid>/ (at most 2048)")
-        ->group(quotas)->capture_default_str()->check(CLI::Range(1, 2048));
+        ->group(quotas)
+        ->capture_default_str()
+        ->check(CLI::Range(1, 2048));
     app.add_option("--output-limit", q.output_limit,
-                   "Bytes queued for a connection before it is dropped as a slow reader")
-        ->group(quotas)->capture_default_str()->check(CLI::PositiveNumber);
+                   "Bytes of replies and events queued for an unprivileged domain's "
+                   "connections together (for one dom0 connection); beyond it the one with "
+                   "the most queued is dropped as a slow reader")
+        ->group(quotas)
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     app.add_option("-Q,--quota", quota_settings,
                    "WHAT=N, WHAT one of nodes, watches, transactions, outstanding, "
                    "transaction-nodes, node-size, path-max, permissions, output-limit, "
@@ -84,7 +107,8 @@ parsed_options parse_options(int argc, const char* const* argv) {
                    "Repeatable (outstanding: replies a client may leave unread before the "
                    "server stops reading it, default 20; transaction-nodes: nodes one "
                    "transaction of an unprivileged domain may touch, default 1024)")
-        ->group(quotas)->type_name("WHAT=N");
+        ->group(quotas)
+        ->type_name("WHAT=N");
 
     parsed_options out;
     try {
@@ -114,8 +138,10 @@ parsed_options parse_options(int argc, const char* const* argv) {
             return fail(fmt::format("--domain-socket wants DOMID:PATH, got '{}'", spec));
         }
         if (domid == 0 || domid >= 0x7FF0) {
-            return fail(fmt::format("--domain-socket: domid {} is not an unprivileged domain "
-                                    "(1-32751; dom0 uses --socket)", domid));
+            return fail(
+                fmt::format("--domain-socket: domid {} is not an unprivileged domain "
+                            "(1-32751; dom0 uses --socket)",
+                            domid));
         }
         cfg.domain_sockets.push_back({spec.substr(colon + 1), domid});
     }
@@ -125,8 +151,8 @@ parsed_options parse_options(int argc, const char* const* argv) {
         if (eq == std::string::npos ||
             !parse_u32(std::string_view(setting).substr(eq + 1), value) ||
             !set_quota(q, setting.substr(0, eq), value)) {
-            return fail(fmt::format("--quota wants WHAT=N with a known WHAT and N > 0, got '{}'",
-                                    setting));
+            return fail(
+                fmt::format("--quota wants WHAT=N with a known WHAT and N > 0, got '{}'", setting));
         }
     }
     if (q.path_max > 2048) q.path_max = 2048;

@@ -1,8 +1,8 @@
 #include "xenstored/quota.h"
 
-#include <array>
-
 #include <fmt/format.h>
+
+#include <array>
 
 #include "xenstore/wire.h"
 
@@ -12,8 +12,8 @@ namespace {
 
 constexpr std::array<quota_field, 10> fields{{
     {"nodes", &quota_config::nodes_per_domain, "Nodes per domain"},
-    {"watches", &quota_config::watches, "Watches per connection"},
-    {"transactions", &quota_config::transactions, "Transactions per connection"},
+    {"watches", &quota_config::watches, "Watches per domain (per dom0 connection)"},
+    {"transactions", &quota_config::transactions, "Transactions per domain (per dom0 connection)"},
     {"outstanding", &quota_config::outstanding, "Outstanding requests per connection"},
     {"transaction-nodes", &quota_config::transaction_nodes,
      "Max. number of accessed node per transaction"},
@@ -21,7 +21,7 @@ constexpr std::array<quota_field, 10> fields{{
     {"path-max", &quota_config::path_max, "Max. length of a node path"},
     {"permissions", &quota_config::perms_per_node, "Max. number of permissions per node"},
     {"output-limit", &quota_config::output_limit,
-     "Max. bytes queued for a connection before it is dropped"},
+     "Max. bytes queued for a domain (a dom0 connection) before dropping"},
     {"connections", &quota_config::connections_per_domain,
      "Connections open at once per unprivileged domain"},
 }};

@@ -1,10 +1,10 @@
 #include "xenstored/request_handler.h"
 
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <cerrno>
 #include <cstring>
-
-#include <spdlog/spdlog.h>
 
 #include "handlers.h"
 #include "xenstored/path.h"
@@ -86,7 +86,8 @@ constexpr std::array<handler_entry, XS_TYPE_COUNT> handlers = [] {
 
 std::string printable(std::string_view payload) {
     std::string out;
-    for (char c : payload.substr(0, 120)) out.push_back(c == '\0' ? ' ' : (c < 32 || c > 126 ? '.' : c));
+    for (char c : payload.substr(0, 120))
+        out.push_back(c == '\0' ? ' ' : (c < 32 || c > 126 ? '.' : c));
     if (payload.size() > 120) out += "...";
     return out;
 }
@@ -105,6 +106,7 @@ void request_handler::handle(session& s, const xenstore::header& hdr,
                       xenstore::type_name(hdr.type), hdr.req_id, hdr.tx_id, printable(body));
     }
 
+    core_.begin_request();
     int err = 0;
     const handler_entry* entry = hdr.type < handlers.size() ? &handlers[hdr.type] : nullptr;
     if (entry == nullptr || entry->fn == nullptr) {
@@ -123,6 +125,11 @@ void request_handler::handle(session& s, const xenstore::header& hdr,
         }
     }
     if (err != 0) s.reply_error(hdr, err);
+    // Persisting the request's changes failed: the request is undone, replies included.
+    if (int persist_err = core_.end_request(); persist_err != 0) {
+        err = persist_err;
+        s.reply_error(hdr, err);
+    }
     if (core_.trace_requests() && err != 0) {
         spdlog::debug("session {} <- {} req {}: {}", s.id(), xenstore::type_name(hdr.type),
                       hdr.req_id, xenstore::error_name(err));

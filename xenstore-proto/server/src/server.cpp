@@ -23,6 +23,7 @@
 
 #include "xenstored/connection.h"
 #include "xenstored/core.h"
+#include "xenstored/log_limiter.h"
 #include "xenstored/persist.h"
 #include "xenstored/request_handler.h"
 
@@ -85,9 +86,9 @@ struct server::impl final : connection_owner {
     // File descriptors unprivileged domains may hold together: the open-files limit less a
     // reserve, so that domains can never take the descriptors dom0's socket needs.
     std::uint64_t unprivileged_budget = 0;
-    // The accept-failure log is rate-limited: one line per interval, with a count.
-    std::chrono::steady_clock::time_point accept_log_next{};
-    std::uint64_t accept_failures_unlogged = 0;
+    // Rate-limited logs: one line per interval, with a count.
+    log_limiter accept_log{std::chrono::seconds(5)};
+    log_limiter overflow_log{std::chrono::seconds(5)};
     bool pid_file_written = false;
     int exit_code = 0;
     bool stopping = false;
@@ -113,11 +114,15 @@ struct server::impl final : connection_owner {
             }
         }
     }
-    void fatal_error() override {
-        spdlog::critical(
-            "persisting the store failed; stopping (no reply of the failed batch "
-            "was sent)");
-        stop_all(1);
+    void output_overflowed(const connection& c) override {
+        std::uint64_t n = 0;
+        if (!overflow_log.due(n)) return;
+        const session& s = c.client();
+        spdlog::warn(
+            "session {} (dom{}): more than {} bytes unread{}, disconnecting ({} such "
+            "connection(s) since the last such line)",
+            s.id(), s.domid(), state->quotas().output_limit,
+            s.privileged() ? "" : " over the domain's connections", n);
     }
 };
 
@@ -193,14 +198,10 @@ void server::impl::accept(listener& l) {
 // most once per 5 s, with how many failures the line stands for.
 void server::impl::accept_failed(listener& l, const boost::system::error_code& ec) {
     using namespace std::chrono_literals;
-    ++accept_failures_unlogged;
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= accept_log_next) {
+    std::uint64_t failures = 0;
+    if (accept_log.due(failures)) {
         spdlog::warn("accept on {}: {} ({} failure(s) since the last such line){}", l.spec.path,
-                     ec.message(), accept_failures_unlogged,
-                     out_of_resources(ec) ? "; pausing 100 ms" : "");
-        accept_failures_unlogged = 0;
-        accept_log_next = now + 5s;
+                     ec.message(), failures, out_of_resources(ec) ? "; pausing 100 ms" : "");
     }
     l.paused = true;
     if (!l.backoff) l.backoff = std::make_unique<asio::steady_timer>(io);
@@ -259,7 +260,10 @@ void server::start() {
     store initial;
     if (!m.cfg.persist_path.empty()) {
         try {
-            m.persist = journal::open({m.cfg.persist_path, m.cfg.persist_fsync}, initial);
+            journal::options opts;
+            opts.path = m.cfg.persist_path;
+            opts.fsync_each = m.cfg.persist_fsync;
+            m.persist = journal::open(opts, initial);
         } catch (const persist_error& e) {
             throw startup_error(e.what());
         }

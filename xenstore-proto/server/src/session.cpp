@@ -1,5 +1,6 @@
 #include "xenstored/session.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "xenstored/core.h"
@@ -8,18 +9,26 @@
 namespace jitsu::xenstored {
 
 session::session(core& c, std::uint32_t domid)
-    : core_(c), who_{domid, domid == 0}, implicit_path_(domain_path(domid)) {
+    : core_(c),
+      who_{domid, domid == 0},
+      implicit_path_(domain_path(domid)),
+      usage_(&c.attach_domain(domid)) {
     id_ = core_.add_session(*this);
 }
 
 session::~session() {
     close();
     core_.remove_session(*this);
+    core_.detach_domain(who_.domid);
 }
 
 void session::append_message(std::uint32_t type, std::uint32_t req_id, std::uint32_t tx_id,
                              std::initializer_list<std::string_view> parts, std::size_t len) {
     xenstore::header h{type, req_id, tx_id, static_cast<std::uint32_t>(len)};
+    if (!request_mark_ && core_.recording_request()) {
+        request_mark_ = output_mark{outbox_.size(), outbox_replies_};
+        core_.note_request_output(*this);
+    }
     const auto old = outbox_.size();
     outbox_.resize(old + xenstore::header_size + len);
     std::uint8_t* p = outbox_.data() + old;
@@ -30,11 +39,43 @@ void session::append_message(std::uint32_t type, std::uint32_t req_id, std::uint
         std::memcpy(p, part.data(), part.size());
         p += part.size();
     }
-    if (outbox_.size() + inflight_bytes_ > core_.quotas().output_limit) overflowed_ = true;
     note_output();
+    if (who_.privileged) {
+        if (queued_bytes() > core_.quotas().output_limit) overflow();
+        return;
+    }
+    usage_->output_bytes += xenstore::header_size + len;
+    if (usage_->output_bytes > core_.quotas().output_limit) core_.output_over_limit(domid());
 }
 
 void session::note_output() { core_.output_pending(*this); }
+
+void session::uncount_output(std::size_t bytes) {
+    if (output_counted())
+        usage_->output_bytes -= std::min<std::uint64_t>(bytes, usage_->output_bytes);
+}
+
+void session::overflow() {
+    if (overflowed_ || closed_) return;
+    uncount_output(queued_bytes());
+    overflowed_ = true;
+    ++core_.stats().output_overflows;
+    note_output();  // the listener is told, and drops the connection
+}
+
+void session::undo_request_output() {
+    if (!request_mark_) return;
+    const output_mark m = *request_mark_;
+    request_mark_.reset();
+    // An overflow is not undone: this session is being dropped; its output goes nowhere.
+    if (overflowed_ || closed_ || outbox_.size() < m.outbox_bytes) return;
+    uncount_output(outbox_.size() - m.outbox_bytes);
+    outbox_.resize(m.outbox_bytes);
+    outbox_replies_ = m.outbox_replies;
+    // Events of the undone request may be in the duplicate filter: forget it (at worst
+    // a duplicate event later, which watchers must accept anyway).
+    queued_events_.clear();
+}
 
 void session::reply(const xenstore::header& req, std::uint32_t type,
                     std::initializer_list<std::string_view> parts) {
@@ -83,18 +124,31 @@ void session::take_output(std::vector<std::uint8_t>& out) {
 }
 
 void session::output_written() {
+    uncount_output(inflight_bytes_);
     inflight_replies_ = 0;
     inflight_bytes_ = 0;
 }
 
 void session::close() {
     if (closed_) return;
+    uncount_output(queued_bytes());
     closed_ = true;
     clear_watches();
     clear_transactions();
+    inflight_bytes_ = 0;
     outbox_.clear();
     queued_events_.clear();
     listener_ = nullptr;
+}
+
+bool session::watch_quota_reached() const {
+    const std::size_t have = who_.privileged ? watches_.size() : usage_->watches;
+    return have >= core_.quotas().watches;
+}
+
+bool session::transaction_quota_reached() const {
+    const std::size_t have = who_.privileged ? transactions_.size() : usage_->transactions;
+    return have >= core_.quotas().transactions;
 }
 
 watch& session::add_watch(std::string path, std::string token, std::size_t strip) {
@@ -105,6 +159,7 @@ watch& session::add_watch(std::string path, std::string token, std::size_t strip
     w->owner = this;
     core_.watches().add(*w);
     watches_.push_back(std::move(w));
+    ++usage_->watches;
     return *watches_.back();
 }
 
@@ -113,6 +168,7 @@ bool session::remove_watch(std::string_view path, std::string_view token) {
         if ((*it)->path == path && (*it)->token == token) {
             core_.watches().remove(**it);
             watches_.erase(it);
+            --usage_->watches;
             return true;
         }
     }
@@ -121,6 +177,7 @@ bool session::remove_watch(std::string_view path, std::string_view token) {
 
 void session::clear_watches() {
     for (auto& w : watches_) core_.watches().remove(*w);
+    usage_->watches -= static_cast<std::uint32_t>(watches_.size());
     watches_.clear();
 }
 
@@ -134,6 +191,7 @@ transaction& session::start_transaction() {
     while (id == 0 || transactions_.count(id) != 0) id = next_transaction_id_++;
     auto& slot = transactions_[id];
     slot = std::make_unique<transaction>(id);
+    ++usage_->transactions;
     return *slot;
 }
 
@@ -142,7 +200,13 @@ std::unique_ptr<transaction> session::end_transaction(std::uint32_t id) {
     if (it == transactions_.end()) return nullptr;
     auto t = std::move(it->second);
     transactions_.erase(it);
+    --usage_->transactions;
     return t;
+}
+
+void session::clear_transactions() {
+    usage_->transactions -= static_cast<std::uint32_t>(transactions_.size());
+    transactions_.clear();
 }
 
 }  // namespace jitsu::xenstored

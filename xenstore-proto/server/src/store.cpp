@@ -31,15 +31,15 @@ const node* store::find(std::string_view path) const {
 node* store::modify(std::string_view path) {
     auto it = nodes_.find(path);
     if (it == nodes_.end()) return nullptr;
+    touch(path, &it->second);
     it->second.generation = next_generation();
-    touch(path);
     return &it->second;
 }
 
 node& store::create(std::string_view path, node n) {
     n.generation = next_generation();
+    touch(path, find(path));
     count(n.owner(), +1);
-    touch(path);
     auto [it, inserted] = nodes_.try_emplace(std::string(path), std::move(n));
     if (!inserted) {
         // Callers check for absence; keep the accounting right if one did not.
@@ -50,8 +50,8 @@ node& store::create(std::string_view path, node n) {
 
 void store::replace(std::string_view path, node n) {
     n.generation = next_generation();
-    touch(path);
     auto it = nodes_.find(path);
+    touch(path, it == nodes_.end() ? nullptr : &it->second);
     if (it == nodes_.end()) {
         count(n.owner(), +1);
         nodes_.emplace(std::string(path), std::move(n));
@@ -66,7 +66,8 @@ bool store::erase(std::string_view path) {
     auto it = nodes_.find(path);
     if (it == nodes_.end()) return false;
     count(it->second.owner(), -1);
-    touch(path);
+    touch(path, nullptr);
+    if (undo_on_) undo_.back().second = std::move(it->second);  // no copy needed
     nodes_.erase(it);
     return true;
 }
@@ -88,8 +89,36 @@ std::vector<std::string> store::take_changes() {
     return out;
 }
 
-void store::touch(std::string_view path) {
+void store::touch(std::string_view path, const node* before) {
     if (tracking_) dirty_.emplace_back(path);
+    if (!undo_on_) return;
+    auto& entry = undo_.emplace_back(std::string(path), std::nullopt);
+    if (before != nullptr) entry.second = *before;
+}
+
+void store::record_undo(bool on) {
+    undo_on_ = on;
+    undo_.clear();
+}
+
+void store::undo() {
+    // Latest first, so that a path changed twice ends as it was before the first change.
+    for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
+        auto now = nodes_.find(it->first);
+        if (now != nodes_.end()) {
+            count(now->second.owner(), -1);
+            if (!it->second) {
+                nodes_.erase(now);
+                continue;
+            }
+            count(it->second->owner(), +1);
+            now->second = std::move(*it->second);
+        } else if (it->second) {
+            count(it->second->owner(), +1);
+            nodes_.emplace(it->first, std::move(*it->second));
+        }
+    }
+    undo_.clear();
 }
 
 void store::count(std::uint32_t domid, int delta) {

@@ -8,15 +8,15 @@
 // async_write; more output queued meanwhile goes in the next one (batched replies).
 // Reading pauses while the outstanding quota is reached and resumes when the client
 // has read. A session whose queued output exceeds the output limit (a client that
-// does not read its watch events) is disconnected.
+// does not read its watch events; for an unprivileged domain, the limit binds the total
+// of its connections) is disconnected.
 #pragma once
 
+#include <boost/asio/local/stream_protocol.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <vector>
-
-#include <boost/asio/local/stream_protocol.hpp>
 
 #include "xenstored/request_handler.h"
 #include "xenstored/request_stream.h"
@@ -28,18 +28,17 @@ class connection;
 
 // What a connection needs from whoever owns it.
 class connection_owner {
-public:
+  public:
     virtual void connection_closed(const std::shared_ptr<connection>& c) = 0;
-    // Persisting failed: the server must stop.
-    virtual void fatal_error() = 0;
+    // `c` left more output unread than the output limit allows; it is dropped next.
+    virtual void output_overflowed(const connection& c) = 0;
 
-protected:
+  protected:
     ~connection_owner() = default;
 };
 
-class connection final : public std::enable_shared_from_this<connection>,
-                         private output_listener {
-public:
+class connection final : public std::enable_shared_from_this<connection>, private output_listener {
+  public:
     using socket_type = boost::asio::local::stream_protocol::socket;
 
     connection(socket_type socket, request_handler& handler, std::uint32_t domid,
@@ -52,7 +51,7 @@ public:
 
     const session& client() const { return session_; }
 
-private:
+  private:
     void do_read();
     void handle_input();
     void output_ready() override;

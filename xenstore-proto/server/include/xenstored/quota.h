@@ -1,9 +1,11 @@
 // Quotas: xenstored 4.17's defaults, settable by flag and by XS_CONTROL "quota set".
 //
 // Node-count, node-size, permissions-per-node and transaction-nodes quotas bind
-// unprivileged domains only (dom0 is exempt, as in xenstored). The per-connection
-// quotas (watches, transactions, outstanding, output-limit) bind every connection,
-// dom0's included. Limits are "at most N" (xenstored 4.17 lets a domain open one
+// unprivileged domains only (dom0 is exempt, as in xenstored). Watches, transactions and
+// output-limit bind an unprivileged domain's total over all its connections (as
+// xenstored counts them per domain: opening more connections gives no more), and each
+// dom0 connection on its own. Outstanding is per connection (back-pressure, not memory).
+// Limits are "at most N" (xenstored 4.17 lets a domain open one
 // transaction and one watch more than its quota; later versions fixed that).
 #pragma once
 
@@ -22,9 +24,10 @@ struct quota_config {
     // Size of a node (24-byte header + 8 per permission + value + children list) an
     // unprivileged domain may write: ENOSPC once it reaches this.
     std::uint32_t node_size = 2048;
-    // Watches per connection; one more fails with E2BIG.
+    // Watches per unprivileged domain (per connection for dom0); one more: E2BIG.
     std::uint32_t watches = 128;
-    // Open transactions per connection; one more fails with ENOSPC.
+    // Open transactions per unprivileged domain (per connection for dom0); one more
+    // fails with ENOSPC.
     std::uint32_t transactions = 10;
     // Replies queued but not yet read per connection: at this many the server stops
     // reading requests from that connection until the client reads (back-pressure).
@@ -36,8 +39,9 @@ struct quota_config {
     // Characters of a path beyond "/local/domain/<domid>/"; longer paths are EINVAL.
     // Capped at XENSTORE_REL_PATH_MAX (2048).
     std::uint32_t path_max = 2048;
-    // Bytes of replies and watch events queued for one connection; a client that reads
-    // so slowly that this is exceeded is disconnected.
+    // Bytes of replies and watch events queued for an unprivileged domain's connections
+    // together (for one dom0 connection): beyond it, the connection with the most queued
+    // (a client that does not read) is disconnected.
     std::uint32_t output_limit = 4 * 1024 * 1024;
     // Connections open at once from one unprivileged domain (over all its sockets): at
     // this many the server stops accepting on that domain's sockets until one closes

@@ -17,16 +17,18 @@
 namespace jitsu::xenstored {
 
 class request_handler {
-public:
+  public:
     explicit request_handler(core& c) : core_(c) {}
 
     // Handles one complete request from `s`; replies and watch events are queued on
-    // the sessions concerned. Call core::end_batch() after a batch of requests.
+    // the sessions concerned. Its changes are persisted before it returns; if that
+    // fails, it is undone and `s` gets the error (ENOSPC, EIO). Call core::end_batch()
+    // after a batch of requests.
     void handle(session& s, const xenstore::header& hdr, std::span<const std::uint8_t> payload);
 
     core& state() { return core_; }
 
-private:
+  private:
     core& core_;
     std::string scratch_;  // reused for canonicalised paths
 };

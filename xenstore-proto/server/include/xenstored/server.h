@@ -1,10 +1,11 @@
 // jitsu-xenstored's process: the unix sockets, the connections, persistence, signals.
 //
-// start(): loads the persisted tree (refusing a torn or corrupt file), then for each
-// socket creates its directory, refuses to start if a live server answers on the path,
-// removes a stale socket file, listens; then writes the pid file. run() serves until
-// SIGTERM or SIGINT (or a persistence failure), then closes every connection and
-// removes the socket files it created and the pid file.
+// start(): loads the persisted tree (refusing a corrupt file, dropping a torn last
+// record), then for each socket creates its directory, refuses to start if a live server
+// answers on the path, removes a stale socket file, listens; then writes the pid file.
+// run() serves until SIGTERM or SIGINT (a failed write of the store only fails the
+// request concerned), then closes every connection and removes the socket files it
+// created and the pid file.
 #pragma once
 
 #include <cstdint>
@@ -36,12 +37,12 @@ struct server_config {
 };
 
 class startup_error : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 class server {
-public:
+  public:
     explicit server(server_config cfg);
     ~server();
     server(const server&) = delete;
@@ -54,7 +55,7 @@ public:
     // Asks run() to return `code` (thread-unsafe: call from the event loop).
     void shutdown(int code);
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

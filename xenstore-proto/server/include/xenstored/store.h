@@ -1,6 +1,8 @@
 // The committed node tree: path -> node, the global generation counter, how many
-// nodes each domain owns (for the node quota), and the set of paths changed since the
-// last persist (when change tracking is on).
+// nodes each domain owns (for the node quota), the set of paths changed since the
+// last persist (when change tracking is on), and, while one request runs, an undo log
+// of the nodes it changed (so that a request whose changes cannot be persisted leaves
+// no trace).
 //
 // Lookups take a string_view (heterogeneous hashing: no allocation). Pointers to nodes
 // stay valid until that node is erased (std::unordered_map never moves its elements).
@@ -28,7 +30,7 @@ struct string_hash {
 using node_map = std::unordered_map<std::string, node, string_hash, std::equal_to<>>;
 
 class store {
-public:
+  public:
     // xenstored's initial tree: "/", "/tool", "/tool/xenstored", all "n0".
     store();
     struct empty_tag {};
@@ -60,12 +62,20 @@ public:
     bool has_changes() const { return !dirty_.empty(); }
     std::vector<std::string> take_changes();
 
+    // Undo log: while recording, every change keeps the node as it was before (or its
+    // absence). undo() puts them all back, generations included (an open transaction
+    // that captured one sees it unchanged), without marking anything changed.
+    void record_undo(bool on);
+    void undo();
+    bool recording_undo() const { return undo_on_; }
+
     // Structural check (every node's parent lists it, every listed child exists, owner
     // counts add up). Returns a description of the first problem found.
     std::optional<std::string> check_consistency() const;
 
-private:
-    void touch(std::string_view path);
+  private:
+    // Called before a change to `path`: `before` is the node as it is (nullptr: absent).
+    void touch(std::string_view path, const node* before);
     void count(std::uint32_t domid, int delta);
 
     node_map nodes_;
@@ -73,6 +83,8 @@ private:
     std::unordered_map<std::uint32_t, std::uint32_t> owned_;
     bool tracking_ = false;
     std::vector<std::string> dirty_;
+    bool undo_on_ = false;
+    std::vector<std::pair<std::string, std::optional<node>>> undo_;
 };
 
 }  // namespace jitsu::xenstored
