@@ -1,9 +1,15 @@
 // synjitsu_flood: the load generator and ARP prober of bench/synjitsu-flood.
 //
 //   synjitsu_flood flood --interface IF --src-mac M --dst-mac M --dst-ip IP --seconds S
+//       [--sources N] [--offset K]
 //       Sends TCP SYNs as fast as it can (AF_PACKET, sendmmsg batches), cycling through
-//       4096 distinct 4-tuples from 10.0.128.0/17 to dst-ip:80. Prints "offered N frames in
-//       T s = R/s".
+//       4096 distinct 4-tuples from 10.0.128.0/17 to dst-ip:80, from N distinct source
+//       addresses (default 4096: one per 4-tuple, a spoofer's best; 1: one host);
+//       --offset K starts the ring at 4-tuple K (another run, other 4-tuples first).
+//       Prints "offered N frames in T s = R/s".
+//   synjitsu_flood syn --interface IF --src-mac M --dst-mac M --src-ip IP --dst-ip IP
+//       [--sport P]
+//       Sends one TCP SYN to dst-ip:80 (a real client's first SYN during the flood).
 //   synjitsu_flood probe --interface IF --src-mac M --src-ip IP --target IP --seconds S
 //       Sends an ARP who-has every 10 ms and times the reply. Prints median/p99/max
 //       latency in microseconds and how many went unanswered (100 ms timeout).
@@ -40,6 +46,9 @@ struct args {
     mac_address src_mac{}, dst_mac{};
     ip_address dst_ip{}, src_ip{}, target{};
     double seconds = 10;
+    unsigned sources = 4096;
+    unsigned sport = 40001;
+    unsigned offset = 0;
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -60,10 +69,15 @@ args parse(int argc, char** argv) {
         else if (k == "--src-ip") a.src_ip = ip_address::parse_or_throw(v);
         else if (k == "--target") a.target = ip_address::parse_or_throw(v);
         else if (k == "--seconds") a.seconds = std::stod(v);
+        else if (k == "--sources") a.sources = static_cast<unsigned>(std::stoul(v));
+        else if (k == "--sport") a.sport = static_cast<unsigned>(std::stoul(v));
+        else if (k == "--offset") a.offset = static_cast<unsigned>(std::stoul(v) % 4096);
         else usage(("unknown option " + k).c_str());
     }
     if (a.interface.empty()) usage("--interface required");
     a.seconds = std::clamp(a.seconds, 0.1, 120.0);
+    if (a.sources < 1 || a.sources > 4096) usage("--sources must be in 1..4096");
+    if (a.sport < 1 || a.sport > 65535) usage("--sport must be in 1..65535");
     return a;
 }
 
@@ -95,11 +109,13 @@ int flood(const args& a) {
                                     packet::tcp_option::make_window_scale(7)};
     for (std::size_t i = 0; i < ring; ++i) {
         packet::ip_header_fields ip;
-        ip.src = ipv4_address(10, 0, static_cast<std::uint8_t>(128 + i / 250),
-                              static_cast<std::uint8_t>(1 + i % 250));
+        const std::size_t tuple = (i + a.offset) % ring;
+        const std::size_t src = tuple % a.sources;
+        ip.src = ipv4_address(10, 0, static_cast<std::uint8_t>(128 + src / 250),
+                              static_cast<std::uint8_t>(1 + src % 250));
         ip.dst = a.dst_ip;
         packet::tcp_fields tcp;
-        tcp.src_port = static_cast<std::uint16_t>(1024 + i);
+        tcp.src_port = static_cast<std::uint16_t>(1024 + tuple);
         tcp.dst_port = 80;
         tcp.seq = static_cast<std::uint32_t>(i * 2654435761U);
         tcp.flags = packet::tcp_flags::syn;
@@ -124,6 +140,27 @@ int flood(const args& a) {
     std::printf("offered %llu frames in %.2f s = %.0f/s\n",
                 static_cast<unsigned long long>(sent), secs, static_cast<double>(sent) / secs);
     ::close(fd);
+    return 0;
+}
+
+int one_syn(const args& a) {
+    const int fd = open_socket(a.interface, ETH_P_ALL);
+    std::array<std::uint8_t, 128> frame{};
+    packet::ip_header_fields ip;
+    ip.src = a.src_ip;
+    ip.dst = a.dst_ip;
+    packet::tcp_fields tcp;
+    tcp.src_port = static_cast<std::uint16_t>(a.sport);
+    tcp.dst_port = 80;
+    tcp.seq = 12345;
+    tcp.flags = packet::tcp_flags::syn;
+    tcp.window = 64240;
+    const auto options = std::array{packet::tcp_option::make_mss(1460)};
+    const std::size_t n =
+        packet::build_tcp_frame(frame, {.dst = a.dst_mac, .src = a.src_mac}, ip, tcp, options);
+    const bool ok = ::send(fd, frame.data(), n, 0) == static_cast<ssize_t>(n);
+    ::close(fd);
+    if (!ok) usage("send failed");
     return 0;
 }
 
@@ -182,8 +219,9 @@ int main(int argc, char** argv) {
     try {
         const args a = parse(argc, argv);
         if (a.mode == "flood") return flood(a);
+        if (a.mode == "syn") return one_syn(a);
         if (a.mode == "probe") return probe(a);
-        usage("mode must be flood or probe");
+        usage("mode must be flood, syn or probe");
     } catch (const std::exception& e) {
         std::fprintf(stderr, "synjitsu_flood: %s\n", e.what());
         return 2;

@@ -18,6 +18,8 @@ constexpr std::array<std::string_view, 10> record_fields = {
     syn_key::rx_wnd, syn_key::rx_wnd_scaleoffer, syn_key::frame, syn_key::mac,
     syn_key::time,   syn_key::count};
 
+constexpr std::string_view no_syn_record = "no syn record";
+
 bool is_enoent(const std::error_code& ec) { return ec == std::errc::no_such_file_or_directory; }
 
 bool is_size_refusal(const std::error_code& ec) {
@@ -63,7 +65,7 @@ xs::asio::awaitable<xs::result<void>> read_record(xs::client& c, const four_tupl
         }
     }
     if (fields.empty()) {
-        out.malformed.push_back({connection_node(tuple), "no syn record"});
+        out.malformed.push_back({connection_node(tuple), std::string(no_syn_record)});
         co_return xs::result<void>{};
     }
     auto decoded = decode_queued_syn(tuple, fields);
@@ -182,6 +184,22 @@ void sort_for_replay(std::vector<queued_syn>& syns) {
         if (a.time_ns != b.time_ns) return a.time_ns < b.time_ns;
         return a.tuple < b.tuple;
     });
+}
+
+xs::asio::awaitable<xs::result<queue_listing>> list_queued_syns(xs::client& client,
+                                                                const ip_address& ip) {
+    walk w;
+    auto r = co_await walk_ip(client, ip, xs::tx_id{}, w);
+    if (!r) co_return r.error();
+    queue_listing listing;
+    listing.syns = std::move(w.syns);
+    sort_for_replay(listing.syns);
+    for (auto& m : w.malformed) {
+        // Outside a transaction, a connection node with no syn/ left was most likely
+        // taken between the walk and the read: gone, not malformed.
+        if (m.reason != no_syn_record) listing.malformed.push_back(std::move(m));
+    }
+    co_return listing;
 }
 
 xs::asio::awaitable<xs::result<take_report>> take_queued_syns(xs::client& client,

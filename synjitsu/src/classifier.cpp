@@ -8,6 +8,10 @@ namespace {
 
 using packet::parsed_frame;
 
+// Tag protocol identifiers besides 802.1Q's 0x8100 (packet::ethertype::vlan).
+constexpr std::uint16_t tpid_8021ad = 0x88a8;
+constexpr std::uint16_t tpid_qinq_legacy = 0x9100;
+
 classification make(verdict v, reason r, std::size_t vm, const parsed_frame& f) {
     return classification{v, r, vm, f};
 }
@@ -105,6 +109,7 @@ const char* to_string(reason r) {
         case reason::inactive: return "inactive";
         case reason::from_vm: return "from_vm";
         case reason::own_probe: return "own_probe";
+        case reason::vlan_tagged: return "vlan_tagged";
         case reason::not_interesting: return "not_interesting";
         case reason::short_frame: return "short_frame";
         case reason::bad_arp: return "bad_arp";
@@ -121,6 +126,12 @@ classification classify(std::span<const std::uint8_t> bytes, const booting_table
     const auto parsed = packet::parse_frame(bytes);
     if (!parsed) return classification{verdict::malformed, reason::short_frame};
     const parsed_frame& f = *parsed;
+    // Any tag, whatever follows it: the outer type as on the wire (parse_frame unwraps
+    // one 802.1Q tag, not an 802.1ad S-tag nor the old 0x9100 QinQ type).
+    const std::uint16_t outer = static_cast<std::uint16_t>(bytes[12] << 8 | bytes[13]);
+    if (f.ethernet.vlan_tci() || outer == tpid_8021ad || outer == tpid_qinq_legacy) {
+        return ignore(reason::vlan_tagged, f);
+    }
     const std::uint16_t type = f.ethernet.ethertype();
 
     if (type == packet::ethertype::arp) {

@@ -46,6 +46,10 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
     app.add_option("--queue-limit", cfg.limits.per_ip, "Distinct 4-tuples queued per VM")
         ->capture_default_str()
         ->check(CLI::Range(1U, 1000000U));
+    bool no_fair_share = false;
+    app.add_flag("--no-fair-share", no_fair_share,
+                 "A full VM queue drops every new SYN (by default a source holding two fewer "
+                 "4-tuples than the VM's most-represented source evicts that source's newest)");
     app.add_option("--global-limit", cfg.limits.global, "Distinct 4-tuples queued in total")
         ->capture_default_str()
         ->check(CLI::Range(1U, 10000000U));
@@ -106,6 +110,7 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
         return out;
     }
     if (quiet > 0) cfg.verbosity = -1;
+    cfg.limits.fair_share = !no_fair_share;
     cfg.limits.max_age_ns = static_cast<std::uint64_t>(std::llround(max_age_s * 1e9));
     cfg.host_replay.interval_ns = static_cast<std::uint64_t>(std::llround(probe_interval_ms * 1e6));
     cfg.host_replay.attempt_timeout_ns =

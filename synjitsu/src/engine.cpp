@@ -67,6 +67,7 @@ verdict engine::on_frame(std::span<const std::uint8_t> bytes, std::uint64_t time
             }
             if (c.why == reason::inactive) ++metrics_.ignored_inactive;
             if (c.why == reason::own_probe) ++metrics_.ignored_own_probes;
+            if (c.why == reason::vlan_tagged) ++metrics_.ignored_vlan_tagged;
             break;
         case verdict::malformed:
             ++metrics_.parse_failures;
@@ -181,6 +182,21 @@ void engine::remove_vm(const ip_address& ip) {
     ++metrics_.vms_removed;
     spdlog::info("{} no longer booting: forgotten", ip);
     update_gauges();
+}
+
+void engine::adopt_queued(const ip_address& ip, std::vector<queued_syn> records,
+                          std::uint64_t now_ns) {
+    const vm_entry* vm = table_.lookup(ip);
+    if (vm == nullptr || !vm->active() || records.empty()) return;
+    const auto r = writer_.adopt(ip, std::move(records), now_ns);
+    spdlog::info(
+        "{}: {} SYN record(s) of an earlier run found in Xenstore: {} counted, {} already "
+        "held, {} older than --max-age and {} beyond the limits removed",
+        ip, r.adopted + r.known + r.pruned + r.over_limit, r.adopted, r.known, r.pruned,
+        r.over_limit);
+    if (vm->replay == replay_mode::host && host_replay_) {
+        for (const std::uint16_t port : r.ports) host_replay_->add_port(ip, port, now_ns);
+    }
 }
 
 void engine::stop_serving(const ip_address& ip, vm_state state, bool hand_over_unstored) {

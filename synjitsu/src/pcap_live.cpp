@@ -9,15 +9,27 @@
 
 namespace jitsu::synjitsu {
 
-const char* const duty_filter =
-    "arp or (ip6 and ip6[6] == 58 and (ip6[40] == 135 or ip6[40] == 136))";
-const char* const syn_filter =
-    "(ip and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn)"
-    " or (ip6 and ip6[6] == 6 and ip6[53] & 0x12 == 0x02)";
+// Every part ends in "and not vlan": synjitsu serves untagged frames only (classifier.h).
+// On a live Linux capture the kernel has already moved an outer 802.1Q/802.1ad tag out
+// of the frame, and libpcap's "vlan" then tests that (and, offline, the in-band type);
+// an inner tag of QinQ stays in the frame, so its ethertype matches nothing here.
+// IPv6 with extension headers (first next header hop-by-hop 0, routing 43, fragment 44,
+// destination options 60) passes whatever follows: BPF cannot walk the chain without a
+// loop, and the classifier decides as it does offline.
+#define JITSU_DUTY "arp or (ip6 and ip6[6] == 58 and (ip6[40] == 135 or ip6[40] == 136))"
+#define JITSU_SYN                                           \
+    "(ip and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn)" \
+    " or (ip6 and ip6[6] == 6 and ip6[53] & 0x12 == 0x02)"
+#define JITSU_IP6_EXT "(ip6 and (ip6[6] == 0 or ip6[6] == 43 or ip6[6] == 44 or ip6[6] == 60))"
+
+const char* const duty_filter = "(" JITSU_DUTY ") and not vlan";
+const char* const syn_filter = "(" JITSU_SYN " or " JITSU_IP6_EXT ") and not vlan";
 const char* const capture_filter =
-    "arp or (ip6 and ip6[6] == 58 and (ip6[40] == 135 or ip6[40] == 136))"
-    " or (ip and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn)"
-    " or (ip6 and ip6[6] == 6 and ip6[53] & 0x12 == 0x02)";
+    "(" JITSU_DUTY " or " JITSU_SYN " or " JITSU_IP6_EXT ") and not vlan";
+
+#undef JITSU_DUTY
+#undef JITSU_SYN
+#undef JITSU_IP6_EXT
 
 namespace {
 

@@ -10,6 +10,7 @@
 #include "common/booting_value.h"
 #include "common/format.h"
 #include "common/syn_queue.h"
+#include "syn_take/take.h"
 
 namespace jitsu::synjitsu {
 
@@ -158,17 +159,19 @@ asio::awaitable<void> xenstore_state::check_ip(const ip_address& ip) {
             engine_.mark_managed(ip);
             co_return;
         }
-        // Host replay: records already queued (by an earlier synjitsu run, before a
-        // restart) name ports to probe too; /ip/<ip>/<port> are those ports.
-        if (engine_.replay() != nullptr && engine_.replay()->probing(ip)) {
-            auto ports = co_await client_.directory(ip_root(ip));
-            for (const auto& name : ports.ok() ? *ports : std::vector<std::string>{}) {
-                const auto port = parse_decimal(name, 65535);
-                if (port && *port != 0) {
-                    engine_.replay()->add_port(ip, static_cast<std::uint16_t>(*port), now_());
-                }
-            }
+        // Records already queued (by an earlier run, before a restart or a kill): counted
+        // against the limits and pruned by age; for host replay, their ports are probed.
+        auto listing = co_await list_queued_syns(client_, ip);
+        if (!listing.ok()) {
+            spdlog::warn("xenstore: reading the queue of {} failed: {}", ip,
+                         listing.error().message());
+            co_return;
         }
+        for (const auto& m : listing->malformed) {
+            spdlog::warn("xenstore: {}: {} (left for the VM's take, which removes it)", m.path,
+                         m.reason);
+        }
+        engine_.adopt_queued(ip, std::move(listing->syns), now_());
     } catch (const std::exception& e) {
         spdlog::error("xenstore: reading {}: {}", ip_root(ip), e.what());
     }

@@ -84,6 +84,20 @@ struct take_report {
 xenstore::asio::awaitable<xenstore::result<take_report>> take_queued_syns(
     xenstore::client& client, std::span<const ip_address> ips, take_options options = {});
 
+// What is queued under /ip/<ip> now, read with the same walk as the take but without a
+// transaction and without removing anything: what a restarted synjitsu adopts (counts
+// against its limits, prunes by age). Each record is read whole (its fields in one
+// pipelined batch; writers change a record only in transactions), so a record is never
+// half old, half new. A record removed between the walk and its read (a take running
+// meanwhile) is left out; one without a syn/ node or that does not decode is listed in
+// `malformed` (a take removes those). Records are sorted as take_queued_syns sorts them.
+struct queue_listing {
+    std::vector<queued_syn> syns;
+    std::vector<malformed_record> malformed;
+};
+xenstore::asio::awaitable<xenstore::result<queue_listing>> list_queued_syns(
+    xenstore::client& client, const ip_address& ip);
+
 // Orders records as take_queued_syns returns them (time, then tuple).
 void sort_for_replay(std::vector<queued_syn>& syns);
 

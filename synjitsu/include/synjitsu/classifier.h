@@ -31,6 +31,7 @@ enum class reason : std::uint8_t {
     inactive,         // for a VM already managed / up
     from_vm,          // sent by the VM's MAC but not an announcement (e.g. its ARP probe)
     own_probe,        // the SYN of synjitsu's own host-replay probe (booting_table::excluded)
+    vlan_tagged,      // an 802.1Q / 802.1ad (QinQ) tagged frame: synjitsu serves untagged only
     not_interesting,  // any other traffic (ARP replies, SYN/ACKs, UDP, other NDP, ...)
     // malformed
     short_frame,      // not even an Ethernet header

@@ -57,6 +57,10 @@ class engine {
         return add_vm(ip, booting_value{mac}, source, now_ns);
     }
     void remove_vm(const ip_address& ip);
+    // The records already in the store for `ip` (left by an earlier run): counted against
+    // the limits, pruned by age (syn_queue_writer::adopt); a replay=host VM probes their
+    // ports too. Nothing happens for a VM not served (unknown, managed, up).
+    void adopt_queued(const ip_address& ip, std::vector<queued_syn> records, std::uint64_t now_ns);
     // /ip/<ip> = managed, or the VM announced itself: stop acting for it. (A replay=host
     // VM announcing itself is served on: its kernel is up, its service maybe not.)
     void mark_managed(const ip_address& ip);

@@ -17,6 +17,7 @@ struct metrics {
     std::uint64_t ignored_not_booting = 0;  // ARP/NS/SYN for an IP synjitsu does not serve
     std::uint64_t ignored_inactive = 0;     // ... for a VM already managed or up
     std::uint64_t ignored_own_probes = 0;   // SYNs of synjitsu's own host-replay probes
+    std::uint64_t ignored_vlan_tagged = 0;  // 802.1Q / QinQ tagged frames (untagged only)
     // ARP / NDP duty.
     std::uint64_t arp_requests_answered = 0;
     std::uint64_t neighbor_solicitations_answered = 0;
@@ -28,12 +29,15 @@ struct metrics {
     std::uint64_t syns_handed_over = 0;         // 4-tuples sent to the VM: it took over before the write
     std::uint64_t syns_queued = 0;              // new 4-tuples accepted
     std::uint64_t syns_deduplicated = 0;        // retransmissions of a queued 4-tuple
-    std::uint64_t syns_dropped_ip_limit = 0;    // beyond --queue-limit for the VM
+    std::uint64_t syns_dropped_ip_limit = 0;    // the VM's queue full (--queue-limit): drop-new
+    std::uint64_t syns_evicted = 0;             // fair share: a heavy source's 4-tuple made room
     std::uint64_t syns_dropped_global_limit = 0;  // beyond --global-limit
     std::uint64_t syns_dropped_backlog = 0;     // Xenstore write queue full
     std::uint64_t syns_dropped_managed = 0;     // the VM took over before the write
     std::uint64_t syns_dropped_inactive = 0;    // VM stopped being served before the write
     std::uint64_t syns_pruned = 0;              // 4-tuples older than --max-age
+    std::uint64_t records_adopted = 0;          // records of an earlier run found, counted
+    std::uint64_t records_removed_over_limit = 0;  // ... beyond the limits: removed
     std::uint64_t xenstore_records_written = 0;  // new syn/ nodes committed
     std::uint64_t xenstore_counts_updated = 0;   // count rewritten for a retransmission
     std::uint64_t xenstore_records_removed = 0;  // pruned nodes removed

@@ -22,8 +22,11 @@ struct pcap_pkthdr;
 
 namespace jitsu::synjitsu {
 
-// The kernel filters. IPv6: BPF's tcp[] only knows IPv4, so the IPv6 parts match the
-// common case of no extension headers by offset; the classifier does the rest.
+// The kernel filters: together they pass every frame the classifier acts on (ARP
+// request/announcement, NS/NA, SYN) and no tagged frame; tests/unit/synjitsu/
+// bpf_filter_test.cpp holds them to that. IPv6: BPF's tcp[] only knows IPv4, so the
+// IPv6 parts match the common case of no extension headers by offset, and a packet
+// with extension headers passes whatever follows (the classifier walks the chain).
 // Live runs open two captures: one for the ARP/NDP duty and one for SYNs, so that a
 // SYN flood filling its capture buffer never delays an ARP reply behind it.
 extern const char* const duty_filter;  // ARP, ICMPv6 NS/NA

@@ -86,4 +86,27 @@ bytes udp_frame(const ip_address& src, const ip_address& dst) {
     return bytes(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
+bytes tagged(bytes frame, std::uint16_t tpid, std::uint16_t tci) {
+    const bytes tag = {static_cast<std::uint8_t>(tpid >> 8), static_cast<std::uint8_t>(tpid),
+                       static_cast<std::uint8_t>(tci >> 8), static_cast<std::uint8_t>(tci)};
+    frame.insert(frame.begin() + 12, tag.begin(), tag.end());
+    return frame;
+}
+
+bytes with_ipv6_extension(bytes frame, std::uint8_t type) {
+    constexpr std::size_t ip6 = 14;
+    bytes ext(8, 0);
+    ext[0] = frame[ip6 + 6];  // its next header: what the fixed header announced
+    if (type == 0 || type == 60) {
+        ext[2] = 1;  // PadN, 4 bytes of padding
+        ext[3] = 4;
+    }
+    frame[ip6 + 6] = type;
+    const unsigned length = (unsigned{frame[ip6 + 4]} << 8 | frame[ip6 + 5]) + 8;
+    frame[ip6 + 4] = static_cast<std::uint8_t>(length >> 8);
+    frame[ip6 + 5] = static_cast<std::uint8_t>(length);
+    frame.insert(frame.begin() + ip6 + 40, ext.begin(), ext.end());
+    return frame;
+}
+
 }  // namespace jitsu::synjitsu::test

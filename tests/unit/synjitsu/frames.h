@@ -49,4 +49,12 @@ bytes neighbor_solicitation(const mac_address& src_mac, const ip_address& src,
 bytes neighbor_advertisement(const mac_address& src_mac, const ip_address& target);
 bytes udp_frame(const ip_address& src, const ip_address& dst);
 
+// `frame` with a VLAN tag (TPID, TCI) inserted after the MAC addresses; call twice for
+// QinQ (the second call's tag is the outer one).
+bytes tagged(bytes frame, std::uint16_t tpid, std::uint16_t tci);
+// An IPv6 `frame` (no tag) with one 8-byte extension header inserted before its upper
+// layer: hop-by-hop (0, a PadN option), destination options (60, PadN), routing (43, an
+// empty type-0 header) or fragment (44, offset 0, M=0: an atomic fragment).
+bytes with_ipv6_extension(bytes frame, std::uint8_t type);
+
 }  // namespace jitsu::synjitsu::test

@@ -169,6 +169,99 @@ TEST_F(writer_fixture, per_ip_limit_counts_four_tuples_not_syns) {
     EXPECT_EQ(mem.records().size(), 4U);
 }
 
+// Fair share (issue 11, item 6): a flood from one source fills the queue first; a real
+// client arriving during it is still queued, by evicting the flood's newest 4-tuple.
+TEST_F(writer_fixture, fair_share_keeps_a_client_queued_during_a_one_source_flood) {
+    limits.per_ip = 8;
+    memory_queue_store mem;
+    syn_queue_writer w(table, mem, m, limits, offline_isn_key);
+    const ip_address flooder = *ip_address::parse("10.0.9.9");
+    for (std::uint16_t p = 0; p < 50; ++p) {
+        send(w, {.src = flooder, .sport = static_cast<std::uint16_t>(1000 + p)});
+    }
+    ASSERT_EQ(mem.records().size(), 8U);
+    EXPECT_EQ(m.syns_dropped_ip_limit, 42U);
+    EXPECT_EQ(send(w, {.sport = 40001}), syn_result::queued);  // the real client
+    for (std::uint16_t p = 50; p < 100; ++p) {
+        send(w, {.src = flooder, .sport = static_cast<std::uint16_t>(1000 + p)});
+    }
+    EXPECT_EQ(mem.records().size(), 8U);  // never over the limit
+    EXPECT_EQ(mem.records().count({test::vm_ip, 80, test::client_ip, 40001}), 1U);
+    EXPECT_EQ(m.syns_evicted, 1U);
+    EXPECT_EQ(m.xenstore_records_removed, 1U);
+    // The flood's newest queued 4-tuple made room; its oldest ones stay.
+    EXPECT_EQ(mem.records().count({test::vm_ip, 80, flooder, 1007}), 0U);
+    EXPECT_EQ(mem.records().count({test::vm_ip, 80, flooder, 1000}), 1U);
+    EXPECT_EQ(table.lookup(test::vm_ip)->queued, 8U);
+    // Further clients get in while the flood's share is at least two above theirs.
+    for (std::uint8_t c = 1; c <= 3; ++c) {
+        EXPECT_EQ(send(w, {.src = ipv4_address(10, 0, 0, static_cast<std::uint8_t>(110 + c))}),
+                  syn_result::queued);
+    }
+    EXPECT_EQ(mem.records().size(), 8U);
+    EXPECT_EQ(m.syns_evicted, 4U);
+}
+
+TEST_F(writer_fixture, fair_share_does_not_evict_among_equals_or_when_off) {
+    limits.per_ip = 4;
+    {
+        memory_queue_store mem;
+        syn_queue_writer w(table, mem, m, limits, offline_isn_key);
+        // A spoofed flood from as many sources as the queue holds: every source has one
+        // 4-tuple, nothing to even out, drop-new.
+        for (std::uint8_t i = 0; i < 4; ++i) {
+            send(w, {.src = ipv4_address(10, 0, 9, i), .sport = 1000});
+        }
+        EXPECT_EQ(send(w, {}), syn_result::dropped_ip_limit);
+        EXPECT_EQ(m.syns_evicted, 0U);
+    }
+    // Off: drop-new even against one heavy source (the other VM, its own quota).
+    metrics off_m;
+    limits.fair_share = false;
+    memory_queue_store mem;
+    syn_queue_writer w(table, mem, off_m, limits, offline_isn_key);
+    const ip_address other_vm = *ip_address::parse("10.0.0.11");
+    for (std::uint16_t p = 0; p < 10; ++p) {
+        send(w, {.src = *ip_address::parse("10.0.9.9"),
+                 .dst = other_vm,
+                 .sport = static_cast<std::uint16_t>(p + 1)});
+    }
+    EXPECT_EQ(send(w, {.dst = other_vm}), syn_result::dropped_ip_limit);
+    EXPECT_EQ(off_m.syns_evicted, 0U);
+    EXPECT_EQ(mem.records().size(), 4U);
+}
+
+TEST_F(writer_fixture, fair_share_never_evicts_a_tuple_whose_write_is_running) {
+    limits.per_ip = 3;
+    syn_queue_writer w(table, store, m, limits, offline_isn_key);
+    const ip_address flooder = *ip_address::parse("10.0.9.9");
+    for (std::uint16_t p = 0; p < 3; ++p) {
+        send(w, {.src = flooder, .sport = static_cast<std::uint16_t>(1000 + p)});
+    }
+    ASSERT_EQ(store.calls.size(), 1U);           // 1000 is being written, 1001 and 1002 wait
+    EXPECT_EQ(send(w, {}), syn_result::queued);  // evicts 1002 (waiting, never written)
+    EXPECT_EQ(m.syns_evicted, 1U);
+    store.complete_all(store_outcome::written);
+    EXPECT_TRUE(w.idle());
+    EXPECT_EQ(m.xenstore_records_written, 3U);  // 1000, 1001, the client: not 1002
+    EXPECT_EQ(table.lookup(test::vm_ip)->queued, 3U);
+}
+
+TEST_F(writer_fixture, fair_share_counts_an_ipv6_client_by_its_slash_64) {
+    limits.per_ip = 4;
+    memory_queue_store mem;
+    table.upsert(test::vm6_ip, test::vm_mac, vm_source::command_line, 0);
+    syn_queue_writer w(table, mem, m, limits, offline_isn_key);
+    // One host rotating addresses inside its /64 is one source.
+    for (std::uint16_t i = 1; i <= 10; ++i) {
+        const auto src = *ip_address::parse("fd00:0:0:9::" + std::to_string(i));
+        send(w, {.src = src, .dst = test::vm6_ip, .sport = static_cast<std::uint16_t>(1000 + i)});
+    }
+    EXPECT_EQ(m.syns_evicted, 0U);
+    EXPECT_EQ(send(w, {.src = test::client6_ip, .dst = test::vm6_ip}), syn_result::queued);
+    EXPECT_EQ(m.syns_evicted, 1U);
+}
+
 TEST_F(writer_fixture, global_limit_spans_vms) {
     limits.global = 2;
     memory_queue_store mem;

@@ -98,6 +98,28 @@ struct xenstore_fixture : ::testing::Test {
         auto r = inspect->read(path);
         return r.ok() ? *r : "<" + r.error().message() + ">";
     }
+    // A whole record for `frame` captured at `time_ns`, written as synjitsu writes it.
+    void write_record(const bytes& frame, std::uint64_t time_ns) {
+        const auto parsed = packet::parse_frame(frame);
+        ASSERT_TRUE(parsed);
+        const auto syn = build_queued_syn(*parsed, frame, time_ns, offline_isn_key);
+        ASSERT_TRUE(syn);
+        const std::string node = syn_node(syn->tuple);
+        for (const auto& [name, value] : encode_queued_syn(*syn)) {
+            ASSERT_TRUE(inspect->write(node + "/" + std::string(name), value).ok());
+        }
+    }
+    // Connection nodes under /ip/<ip> (records, whatever their state).
+    std::size_t count_records(const ip_address& vm) {
+        std::size_t n = 0;
+        const std::string root = ip_root(vm);
+        for (const auto& port : inspect->directory(root).value_or({})) {
+            for (const auto& rip : inspect->directory(root + "/" + port).value_or({})) {
+                n += inspect->directory(root + "/" + port + "/" + rip).value_or({}).size();
+            }
+        }
+        return n;
+    }
 };
 
 TEST_F(xenstore_fixture, record_written_then_count_updated) {
@@ -204,17 +226,7 @@ TEST_F(xenstore_fixture, take_over_race_loses_and_doubles_nothing) {
         ASSERT_NE(taken.load(), UINT64_MAX) << "guest could not commit";
         // Whatever the guest did not take was written after it (none allowed once
         // managed), or dropped because it was managed / no longer served.
-        std::uint64_t left = 0;
-        auto ports = inspect->directory(ip_root(vm));
-        if (ports.ok()) {
-            for (const auto& port : *ports) {
-                auto rips = inspect->directory(ip_root(vm) + "/" + port);
-                for (const auto& rip : rips.value_or({})) {
-                    auto rports = inspect->directory(ip_root(vm) + "/" + port + "/" + rip);
-                    left += rports.value_or({}).size();
-                }
-            }
-        }
+        const std::size_t left = count_records(vm);
         EXPECT_EQ(left, 0U) << "records written after managed (round " << round << ")";
         EXPECT_EQ(read(ip_root(vm)), "managed");
         // Every SYN is accounted for exactly once: taken by the guest, refused by the
@@ -326,7 +338,7 @@ TEST_F(xenstore_fixture, booting_watch_reads_replay_host_values) {
         boost::asio::detached);
     ASSERT_TRUE(run_until([&] { return started; }));
     // A record left by an earlier synjitsu run: its port is probed too.
-    ASSERT_TRUE(inspect->write("/ip/10-0-0-10/8080/10-0-0-101/40001/syn/count", "1").ok());
+    write_record(test::tcp_frame({.dport = 8080}), 0);
     ASSERT_TRUE(
         inspect->write("/synjitsu/booting/10-0-0-10", "02:00:00:00:00:10 replay=host ports=80+443")
             .ok());
@@ -343,6 +355,105 @@ TEST_F(xenstore_fixture, booting_watch_reads_replay_host_values) {
     EXPECT_TRUE(run_until([&] { return eng.table().lookup(test::vm_ip) == nullptr; }));
     EXPECT_FALSE(eng.replay()->probing(test::vm_ip));
     EXPECT_TRUE(probes.open.empty());
+}
+
+// A synjitsu killed (-9) and started again: the records its earlier runs left are read
+// at registration, count against --queue-limit (the queue never grows past it however
+// often it restarts), and age out by --max-age from their `time` (issue 11, item 4).
+struct restart_fixture : xenstore_fixture {
+    static constexpr std::uint64_t second = 1'000'000'000ULL;
+    static constexpr std::uint64_t t0 = 1'000'000 * second;  // a unix time, ns
+    writer_limits limits{.per_ip = 8, .global = 4096, .max_age_ns = 60 * second};
+    std::uint64_t now = t0;
+    std::uint16_t next_port = 1000;
+
+    // One synjitsu run: registered through /synjitsu/booting, a flood of `syns` distinct
+    // 4-tuples, then dropped on the floor without any cleanup (as kill -9 would).
+    metrics run(std::size_t syns, std::uint64_t prune_at = 0) {
+        null_frames sink;
+        metrics m;
+        // Its own connection, closed at the end (its watches go with it).
+        xenstore::client conn(io.get_executor(), daemon.options());
+        xenstore_queue_store store(conn);
+        engine eng(sink, store, m, limits, offline_isn_key);
+        xenstore_state state(conn, eng, [this] { return now; });
+        bool started = false;
+        boost::asio::co_spawn(
+            io,
+            [&]() -> xenstore::asio::awaitable<void> {
+                EXPECT_TRUE((co_await conn.connect()).ok());
+                EXPECT_TRUE((co_await state.start()).ok());
+                started = true;
+            },
+            boost::asio::detached);
+        EXPECT_TRUE(run_until([&] { return started; }));
+        EXPECT_TRUE(run_until([&] { return eng.table().size() == 1 && !state.busy(); }));
+        for (std::size_t i = 0; i < syns; ++i) {
+            eng.on_frame(test::tcp_frame({.sport = next_port++}), now);
+            io.poll();
+            if (io.stopped()) io.restart();
+        }
+        if (prune_at != 0) eng.on_tick(prune_at);
+        EXPECT_TRUE(run_until([&] { return eng.writer().idle() && !state.busy(); }));
+        // Removals are not tracked as pending writes: let them land.
+        run_until([] { return false; }, 100ms);
+        conn.close();
+        io.poll();
+        if (io.stopped()) io.restart();
+        return m;
+    }
+    void SetUp() override {
+        xenstore_fixture::SetUp();
+        ASSERT_TRUE(inspect->write("/synjitsu/booting/10-0-0-10", "02:00:00:00:00:10").ok());
+    }
+};
+
+TEST_F(restart_fixture, records_of_killed_runs_count_against_the_queue_limit) {
+    const metrics first = run(20);
+    EXPECT_EQ(first.syns_queued, 8U);
+    EXPECT_EQ(count_records(test::vm_ip), 8U);
+    for (int restart = 1; restart <= 4; ++restart) {
+        now += second;
+        const metrics m = run(20);
+        EXPECT_EQ(m.records_adopted, 8U) << "restart " << restart;
+        EXPECT_EQ(m.syns_queued, 0U) << "restart " << restart;
+        EXPECT_EQ(m.syns_dropped_ip_limit, 20U) << "restart " << restart;
+        EXPECT_EQ(count_records(test::vm_ip), 8U) << "restart " << restart;
+    }
+}
+
+TEST_F(restart_fixture, records_of_killed_runs_are_pruned_by_max_age) {
+    run(8);
+    ASSERT_EQ(count_records(test::vm_ip), 8U);
+    // Restarted 30 s later: adopted (not old yet); a tick 61 s after their capture
+    // prunes them, and new 4-tuples have room again.
+    now += 30 * second;
+    const metrics m = run(0, t0 + 61 * second);
+    EXPECT_EQ(m.records_adopted, 8U);
+    EXPECT_EQ(m.syns_pruned, 8U);
+    EXPECT_EQ(m.xenstore_records_removed, 8U);
+    EXPECT_EQ(count_records(test::vm_ip), 0U);
+    // Records already past --max-age when the restart finds them are removed at once.
+    now = t0 + 100 * second;
+    run(5);
+    now += 61 * second;
+    const metrics late = run(3);
+    EXPECT_EQ(late.records_adopted, 0U);
+    EXPECT_EQ(late.syns_pruned, 5U);
+    EXPECT_EQ(late.syns_queued, 3U);
+    EXPECT_EQ(count_records(test::vm_ip), 3U);
+}
+
+TEST_F(restart_fixture, records_beyond_a_lower_limit_are_removed_oldest_kept) {
+    limits.per_ip = 12;
+    run(12);
+    limits.per_ip = 5;
+    now += second;
+    const metrics m = run(1);
+    EXPECT_EQ(m.records_adopted, 5U);
+    EXPECT_EQ(m.records_removed_over_limit, 7U);
+    EXPECT_EQ(m.syns_dropped_ip_limit, 1U);
+    EXPECT_EQ(count_records(test::vm_ip), 5U);
 }
 
 }  // namespace
