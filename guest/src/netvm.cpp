@@ -289,7 +289,7 @@ void netvm::create_network() {
     vm_nl_->set_up(vm_nl_->ifindex_or_throw("lo"), true);
     vm_nl_->set_up(inner_, true);
     vm_nl_->add_address(inner_, config_.ip, config_.prefix_length);
-    if (config_.gateway) vm_nl_->add_default_route(*config_.gateway);
+    if (config_.gateway) vm_nl_->add_default_route(*config_.gateway, inner_);
     // Up but not on the bridge: off the wire, carrier and queues ready for the replay.
     bridge_nl_->set_up(outer_, true);
     outer_tx_->bind(outer_);

@@ -31,7 +31,8 @@ template <class T, void (*Free)(T*)>
 struct nl_ptr {
     T* p;
     explicit nl_ptr(T* ptr, const char* what) : p(ptr) {
-        if (p == nullptr) throw std::runtime_error(std::string("netlink: out of memory (") + what + ")");
+        if (p == nullptr)
+            throw std::runtime_error(std::string("netlink: out of memory (") + what + ")");
     }
     ~nl_ptr() {
         if (p != nullptr) Free(p);
@@ -194,7 +195,7 @@ void rtnl::add_address(int index, const ip_address& ip, int prefix_length) {
     }
 }
 
-void rtnl::add_default_route(const ip_address& gateway) {
+void rtnl::add_default_route(const ip_address& gateway, int ifindex) {
     route_ptr r(rtnl_route_alloc(), "route");
     const int family = family_of(gateway);
     rtnl_route_set_family(r.get(), static_cast<std::uint8_t>(family));
@@ -202,8 +203,9 @@ void rtnl::add_default_route(const ip_address& gateway) {
     rtnl_route_set_scope(r.get(), RT_SCOPE_UNIVERSE);
     rtnl_route_set_protocol(r.get(), RTPROT_BOOT);
     rtnl_route_set_type(r.get(), RTN_UNICAST);
-    addr_ptr dst(family == AF_INET ? nl_addr_build(AF_INET, std::array<std::uint8_t, 4>{}.data(), 4)
-                                   : nl_addr_build(AF_INET6, std::array<std::uint8_t, 16>{}.data(), 16),
+    addr_ptr dst(family == AF_INET
+                     ? nl_addr_build(AF_INET, std::array<std::uint8_t, 4>{}.data(), 4)
+                     : nl_addr_build(AF_INET6, std::array<std::uint8_t, 16>{}.data(), 16),
                  "dst");
     nl_addr_set_prefixlen(dst.get(), 0);
     if (const int err = rtnl_route_set_dst(r.get(), dst.get()); err < 0) fail("route dst", err);
@@ -211,6 +213,7 @@ void rtnl::add_default_route(const ip_address& gateway) {
     if (nh == nullptr) throw std::runtime_error("netlink: out of memory (nexthop)");
     addr_ptr gw(make_ip(gateway), "gateway");
     rtnl_route_nh_set_gateway(nh, gw.get());
+    rtnl_route_nh_set_ifindex(nh, ifindex);
     rtnl_route_add_nexthop(r.get(), nh);  // r owns nh now
     if (const int err = rtnl_route_add(sock_.get(), r.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) {
         fail("add default route via " + gateway.to_string(), err);
@@ -237,7 +240,8 @@ bool same_subnet(const ip_address& a, const ip_address& b, int prefix_length) {
     if (a.is_v4()) {
         if (prefix_length > 32) return false;
         if (prefix_length == 0) return true;
-        const std::uint32_t mask = prefix_length == 32 ? 0xffffffffU : ~(0xffffffffU >> prefix_length);
+        const std::uint32_t mask =
+            prefix_length == 32 ? 0xffffffffU : ~(0xffffffffU >> prefix_length);
         return (a.v4().to_uint() & mask) == (b.v4().to_uint() & mask);
     }
     if (prefix_length > 128) return false;

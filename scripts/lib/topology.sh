@@ -14,6 +14,14 @@
 # user-space netem: client eth0 ─veth─ d<i> [jitsu-delayline] e<i> ─veth─ c<i> on cbr,
 # d<i>/e<i> without addresses and NOARP, so the router's stack ignores them.
 # TOPO_DELAY=auto|netem|userspace chooses (default auto).
+# IPv6: off by default (disable_ipv6=1 everywhere). TOPO_IPV6=1 adds a second, IPv6
+# plane on the same links: br0 fd00:a::1/64, up0 fd00:a::fe/64 and the fixed link-local
+# fe80::fe (the VMs' IPv6 gateway, either address: IPv6 routers are usually known by
+# their link-local one), cbr fd00:b::1/64, client I fd00:b::(10+I)/64; forwarding on in
+# the router. Only those
+# four kinds of interface get IPv6 (bridge ports, the delay line's links and the VMs'
+# outer veth ends stay without: no stray link-local traffic), with DAD off and every
+# address `nodad`, so each one is usable at once.
 # Every interface is created inside a namespace of the topology (veth pairs are created
 # in one namespace with their peer put straight into the other), so the machine's own
 # interfaces and root-namespace settings are never touched. Only network namespaces are
@@ -28,6 +36,7 @@ TOPO_CLIENTS=${TOPO_CLIENTS:-1}
 TOPO_RTT_MS=${TOPO_RTT_MS:-1}
 TOPO_MAX_CLIENTS=200
 TOPO_DELAY=${TOPO_DELAY:-auto}
+TOPO_IPV6=${TOPO_IPV6:-0}
 
 # Addresses (fixed: documented in scripts/topology --help and used by every caller).
 TOPO_BRIDGE=br0
@@ -39,11 +48,20 @@ TOPO_HOST_NET=10.0.0.0/24
 TOPO_GATEWAY=10.0.0.254         # the router on br0's subnet: the VMs' gateway
 TOPO_CLIENT_GW=10.1.0.1         # the router on the client subnet
 TOPO_CLIENT_NET=10.1.0.0/24
+# The IPv6 plane (TOPO_IPV6=1), /64 each.
+TOPO_HOST_IP6=fd00:a::1
+# shellcheck disable=SC2034  # for callers
+TOPO_HOST_NET6=fd00:a::/64
+TOPO_GATEWAY6=fd00:a::fe
+TOPO_GATEWAY6_LL=fe80::fe  # the same router port's link-local address
+TOPO_CLIENT_GW6=fd00:b::1
+TOPO_CLIENT_NET6=fd00:b::/64
 
 topo_host_ns() { echo "${TOPO_PREFIX}-host"; }
 topo_router_ns() { echo "${TOPO_PREFIX}-router"; }
 topo_client_ns() { echo "${TOPO_PREFIX}-c$1"; }    # 1-based
 topo_client_ip() { echo "10.1.0.$((10 + $1))"; }
+topo_client_ip6() { echo "fd00:b::$((10 + $1))"; }
 
 _topo_err() { echo "topology: $*" >&2; }
 _topo_ns_exists() { [ -e "/run/netns/$1" ]; }
@@ -63,6 +81,20 @@ _topo_check_args() {
     [ "$TOPO_CLIENTS" -le $TOPO_MAX_CLIENTS ] ||
     { _topo_err "bad client count '$TOPO_CLIENTS' (1..$TOPO_MAX_CLIENTS)"; return 2; }
   _topo_rtt_us "$TOPO_RTT_MS" > /dev/null || return 2
+  [[ $TOPO_IPV6 =~ ^[01]$ ]] || { _topo_err "bad TOPO_IPV6 '$TOPO_IPV6' (0 or 1)"; return 2; }
+}
+
+# _topo_ipv6 NS DEV ADDR/PREFIX: the interface's IPv6 side as TOPO_IPV6 asks (converges
+# both ways: with 0, disabling IPv6 removes its addresses). DAD off before IPv6 comes up,
+# so its link-local address is usable at once too (the source of neighbour solicitations).
+_topo_ipv6() {
+  local ns=$1 dev=$2 addr=$3
+  if [ "$TOPO_IPV6" = 1 ]; then
+    _topo_sysctl "$ns" "net.ipv6.conf.$dev.accept_dad=0" "net.ipv6.conf.$dev.disable_ipv6=0" || return 1
+    ip -n "$ns" addr replace "$addr" dev "$dev" nodad || return 1
+  else
+    _topo_sysctl "$ns" "net.ipv6.conf.$dev.disable_ipv6=1"
+  fi
 }
 
 # _topo_rtt_us MS: milliseconds (decimal allowed, 0..10000) -> whole microseconds.
@@ -266,10 +298,11 @@ _topo_build() {
   ip -n "$h" link set "$TOPO_BRIDGE" address "$TOPO_BRIDGE_MAC" || return 1
   ip -n "$h" addr replace "$TOPO_HOST_IP/24" dev "$TOPO_BRIDGE" || return 1
   ip -n "$h" link set "$TOPO_BRIDGE" up || return 1
+  _topo_ipv6 "$h" "$TOPO_BRIDGE" "$TOPO_HOST_IP6/64" || return 1
 
   _topo_step router || return 1
   _topo_sysctl "$r" net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
-    net.ipv4.ip_forward=1 || return 1
+    net.ipv4.ip_forward=1 "net.ipv6.conf.all.forwarding=$TOPO_IPV6" || return 1
   ip -n "$r" link set lo up || return 1
   _topo_veth "$h" rt0 "$r" up0 || return 1
   ip -n "$h" link set rt0 master "$TOPO_BRIDGE" up || return 1
@@ -281,6 +314,14 @@ _topo_build() {
   ip -n "$r" addr replace "$TOPO_CLIENT_GW/24" dev cbr || return 1
   ip -n "$r" link set cbr up || return 1
   ip -n "$h" route replace "$TOPO_CLIENT_NET" via "$TOPO_GATEWAY" dev "$TOPO_BRIDGE" || return 1
+  _topo_ipv6 "$r" up0 "$TOPO_GATEWAY6/64" || return 1
+  if [ "$TOPO_IPV6" = 1 ]; then
+    ip -n "$r" addr replace "$TOPO_GATEWAY6_LL/64" dev up0 nodad || return 1
+  fi
+  _topo_ipv6 "$r" cbr "$TOPO_CLIENT_GW6/64" || return 1
+  if [ "$TOPO_IPV6" = 1 ]; then
+    ip -n "$h" -6 route replace "$TOPO_CLIENT_NET6" via "$TOPO_GATEWAY6" dev "$TOPO_BRIDGE" || return 1
+  fi
 
   for ((i = 1; i <= TOPO_CLIENTS; i++)); do
     _topo_step "client$i" || return 1
@@ -303,6 +344,10 @@ _topo_build() {
     ip -n "$c" addr replace "$(topo_client_ip "$i")/24" dev eth0 || return 1
     ip -n "$c" link set eth0 up || return 1
     ip -n "$c" route replace default via "$TOPO_CLIENT_GW" dev eth0 || return 1
+    _topo_ipv6 "$c" eth0 "$(topo_client_ip6 "$i")/64" || return 1
+    if [ "$TOPO_IPV6" = 1 ]; then
+      ip -n "$c" -6 route replace default via "$TOPO_CLIENT_GW6" dev eth0 || return 1
+    fi
     if [ "$mode" = netem ]; then
       # RTT/2 on each side: client egress and router egress toward this client.
       _topo_netem "$c" eth0 "$half" || return 1
@@ -398,6 +443,12 @@ topo_summary() {
   h=$(topo_host_ns); r=$(topo_router_ns)
   echo "  $h: $TOPO_BRIDGE $TOPO_HOST_IP/24, route $TOPO_CLIENT_NET via $TOPO_GATEWAY"
   echo "  $r: up0 $TOPO_GATEWAY/24 (on $TOPO_BRIDGE), cbr $TOPO_CLIENT_GW/24, ip_forward=1"
+  local v6
+  v6=$(ip -n "$h" -6 addr show dev "$TOPO_BRIDGE" 2> /dev/null)
+  if [[ $v6 == *"$TOPO_HOST_IP6/"* ]]; then
+    echo "  IPv6: $h $TOPO_BRIDGE $TOPO_HOST_IP6/64; $r up0 $TOPO_GATEWAY6/64 + $TOPO_GATEWAY6_LL," \
+      "cbr $TOPO_CLIENT_GW6/64; clients fd00:b::(10+I)/64 via $TOPO_CLIENT_GW6"
+  fi
   local c
   for c in $(_topo_list_clients); do
     local i=${c##*-c}

@@ -18,7 +18,7 @@ struct nl_sock;
 namespace jitsu::guest {
 
 class rtnl {
-public:
+  public:
     // A socket in the caller's namespace.
     rtnl();
     // A socket inside the namespace of `netns_fd`.
@@ -47,13 +47,15 @@ public:
     bool delete_link_noexcept(int ifindex) noexcept;
 
     void add_address(int ifindex, const ip_address& ip, int prefix_length);
-    // Default route of `gateway`'s family via `gateway` (on-link through the prefix).
-    void add_default_route(const ip_address& gateway);
+    // Default route of `gateway`'s family via `gateway` out of interface `ifindex`. The
+    // interface is named because an IPv6 router is usually known by its link-local
+    // address (fe80::/10), which the kernel accepts as a next hop only with one.
+    void add_default_route(const ip_address& gateway, int ifindex);
     // A REACHABLE neighbour entry ip -> mac on the interface (created or replaced), so
     // the first packet to `ip` needs no ARP/ND.
     void set_neighbour(int ifindex, const ip_address& ip, const mac_address& mac);
 
-private:
+  private:
     explicit rtnl(nl_sock* sock);
     struct sock_deleter {
         void operator()(nl_sock* s) const;

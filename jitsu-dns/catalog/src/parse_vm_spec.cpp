@@ -235,7 +235,12 @@ void apply(vm_spec& vm, key_id id, std::string_view value) {
             vm.prefix_len = static_cast<std::uint8_t>(parse_unsigned(value, 0, 128));
             break;
         case key_id::gateway:
-            vm.gateway = parse_unicast_v4(value);
+            // Either family; checked against the VM's address once the whole spec is read.
+            if (value.find(':') != std::string_view::npos) {
+                vm.gateway = parse_unicast_v6(value);
+            } else {
+                vm.gateway = parse_unicast_v4(value);
+            }
             break;
         case key_id::wait_for_port:
             vm.wait_for_port = parse_port(value);
@@ -272,7 +277,11 @@ void complete(vm_spec& vm, const catalog_defaults& defaults,
                                        *vm.prefix_len, max, vm.ip ? "ip=" : "ip6="));
         }
     }
-    if (vm.gateway && !vm.ip) fail("gateway", "an IPv4 gateway needs ip=");
+    // The netns VM gets one address, ip= when given, else ip6=: the gateway is its next hop.
+    if (vm.gateway && vm.gateway->is_v4() && !vm.ip) fail("gateway", "an IPv4 gateway needs ip=");
+    if (vm.gateway && vm.gateway->is_v6() && vm.ip) {
+        fail("gateway", "an IPv6 gateway needs an IPv6-only VM (ip6= without ip=)");
+    }
     // Masking modes: one wait per VM (the key or the port); replay= and port= describe
     // what synjitsu does, so they mean nothing without it.
     if (vm.wait_for_port && vm.wait_for_key) {

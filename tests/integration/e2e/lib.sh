@@ -23,6 +23,7 @@ SJ_PID=""
 DNS_PID=""
 EXTRA_PIDS=()
 DNS_ARGS=()
+E2E_DNS_BIND=""  # jitsu-dns -b (default: TOPO_HOST_IP); the clients query it
 E2E_DNS_NAME_SUFFIX=e2e.test
 # jitsu-dns's backend flags (the VM tests use `-x libvirt -c URI`).
 E2E_DNS_BACKEND=(-x netns --netvm "$JITSU_BIN/jitsu-netvm")
@@ -115,12 +116,18 @@ e2e_start_synjitsu() {
 # --- jitsu-dns (netns backend) ---
 # vm_spec NAME IP MODE BOOT_S [TTL]: MODE synjitsu | key | none. The VM is NAME.e2e.test,
 # a jitsu-netvm named <P><NAME> running jitsu-httpd (its body names the test, so a
-# leftover process is found by P).
+# leftover process is found by P). An IPv6 IP makes an IPv6-only VM (ip6=, gateway on
+# the topology's IPv6 plane: TOPO_IPV6=1; E2E_VM_GATEWAY6 overrides it, e.g. with the
+# router's link-local address).
 vm_spec() {
-  local name=$1 ip=$2 mode=$3 boot=$4 ttl=${5:-30} last
-  last=${ip##*.}
-  local spec="name=$P$name,dns=$name.$E2E_DNS_NAME_SUFFIX,ip=$ip,nic=br0,gateway=$TOPO_GATEWAY"
-  spec+=",mac=$(printf '02:00:0a:00:00:%02x' "$last"),ttl=$ttl,boot_delay=$boot"
+  local name=$1 ip=$2 mode=$3 boot=$4 ttl=${5:-30} spec
+  spec="name=$P$name,dns=$name.$E2E_DNS_NAME_SUFFIX,nic=br0"
+  if [[ $ip == *:* ]]; then
+    spec+=",ip6=$ip,gateway=${E2E_VM_GATEWAY6:-$TOPO_GATEWAY6},mac=$(printf '02:00:fd:00:00:%02x' $((16#${ip##*:})))"
+  else
+    spec+=",ip=$ip,gateway=$TOPO_GATEWAY,mac=$(printf '02:00:0a:00:00:%02x' "${ip##*.}")"
+  fi
+  spec+=",ttl=$ttl,boot_delay=$boot"
   spec+=",cmd=$JITSU_BIN/jitsu-httpd --port 80 --body $P-$name"
   case $mode in
     synjitsu) spec+=",use_synjitsu=1" ;;
@@ -132,7 +139,7 @@ vm_spec() {
 }
 dns_answers() {  # any answer to a name outside the catalog: the server is up
   local r
-  r=$(ip netns exec "$P-c1" dig +tries=1 +time=1 @"$TOPO_HOST_IP" "probe.invalid" 2> /dev/null)
+  r=$(ip netns exec "$P-c1" dig +tries=1 +time=1 @"${E2E_DNS_BIND:-$TOPO_HOST_IP}" "probe.invalid" 2> /dev/null)
   [[ $r == *"status: "* ]]
 }
 # e2e_start_dns SPEC...: the command line is kept for a restart (e2e_restart_dns).
@@ -140,7 +147,7 @@ dns_answers() {  # any answer to a name outside the catalog: the server is up
 e2e_start_dns() {
   [ $# -eq 0 ] || DNS_ARGS=("$@")
   echo "--- jitsu-dns started $(date +%T.%N)" >> "$WORK/jitsu-dns.log"
-  nsenter --net="/run/netns/$HOST_NS" "$JITSU_BIN/jitsu-dns" -b "$TOPO_HOST_IP" -l 53 \
+  nsenter --net="/run/netns/$HOST_NS" "$JITSU_BIN/jitsu-dns" -b "${E2E_DNS_BIND:-$TOPO_HOST_IP}" -l 53 \
     -f 0.0.0.0 -d 0 "${E2E_DNS_BACKEND[@]}" --synjitsu --stop-on-exit \
     --xenstore "$XENSTORED_PATH" "${DNS_ARGS[@]}" 2>> "$WORK/jitsu-dns.log" &
   DNS_PID=$!
@@ -169,7 +176,21 @@ vm_key() {
   done
   return 1
 }
-xs_ip() { echo "${1//./-}"; }
+# xs_ip IP: the address as a Xenstore path element (IPv4 dots as '-'; IPv6 fully
+# expanded, 8 groups of 4 hex digits joined by '-').
+xs_ip() {
+  [[ $1 == *:* ]] || { echo "${1//./-}"; return; }
+  local head=${1%%::*} tail="" groups=() g out=""
+  [[ $1 == *::* ]] && tail=${1#*::}
+  IFS=: read -ra groups <<< "$head"
+  local -a t=()
+  [ -n "$tail" ] && IFS=: read -ra t <<< "$tail"
+  if [[ $1 == *::* ]]; then
+    while [ $((${#groups[@]} + ${#t[@]})) -lt 8 ]; do groups+=(0); done
+  fi
+  for g in "${groups[@]}" "${t[@]}"; do out+=$(printf '%04x-' $((16#${g:-0}))); done
+  echo "${out%-}"
+}
 managed() { [ "$(xenstore-read "/ip/$(xs_ip "$1")" 2> /dev/null)" = managed ]; }
 booting_node() { xenstore-read "/synjitsu/booting/$(xs_ip "$1")" > /dev/null 2>&1; }
 syn_records() {  # syn_records IP: queued SYN records under /ip/<ip>

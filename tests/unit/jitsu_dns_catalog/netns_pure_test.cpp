@@ -1,6 +1,7 @@
 // The netns backend's pure pieces: jitsu-netvm's argv, domid choice, /proc command lines.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "jitsu_dns/catalog.h"
@@ -86,6 +87,19 @@ TEST(jitsu_dns_netns, argv_ip6_only_vm) {
     backend_options o;
     o.default_prefix_v6 = 112;
     EXPECT_EQ(netvm_argv(vm, 1, "jitsu-netvm", o)[6], "fd00::10/112");
+}
+
+// An IPv6-only VM reaches off-link clients through an IPv6 gateway (gateway= used to
+// take IPv4 only, so such a VM could not answer a client behind a router).
+TEST(jitsu_dns_netns, argv_ip6_only_vm_with_gateway) {
+    const auto vm =
+        spec("name=v6,dns=v6.example.org,ip6=fd00:a::10,gateway=fd00:a::fe,nic=br0,cmd=srv");
+    const auto argv = netvm_argv(vm, 1, "jitsu-netvm", {});
+    const auto at = std::find(argv.begin(), argv.end(), "--gateway");
+    ASSERT_NE(at, argv.end());
+    ASSERT_NE(at + 1, argv.end());
+    EXPECT_EQ(*(at + 1), "fd00:a::fe");
+    EXPECT_EQ(argv[6], "fd00:a::10/64");
 }
 
 TEST(jitsu_dns_netns, argv_errors_name_the_vm) {

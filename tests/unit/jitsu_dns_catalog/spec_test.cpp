@@ -1,6 +1,7 @@
 // VMSPEC parsing: every key, the defaults, the derived MAC and UUID.
 #include <gtest/gtest.h>
 
+#include "common/ip_address.h"
 #include "jitsu_dns/catalog.h"
 
 namespace jitsu::dns {
@@ -71,10 +72,18 @@ TEST(jitsu_dns_spec, every_key) {
     EXPECT_EQ(vm.cmd, "/usr/bin/jitsu-httpd --port 80 --body a=b");
     EXPECT_EQ(vm.boot_delay, 1250ms);
     EXPECT_EQ(vm.prefix_len, 16);
-    EXPECT_EQ(vm.gateway, ipv4_address(10, 1, 0, 1));
+    EXPECT_EQ(vm.gateway, ip_address(ipv4_address(10, 1, 0, 1)));
     ASSERT_EQ(vm.raw.size(), 25U);
     EXPECT_EQ(vm.raw[0], (std::pair<std::string, std::string>{"dns", "WWW.Example.ORG."}));
     EXPECT_EQ(vm.raw[8], (std::pair<std::string, std::string>{"cmdline", "-v --x=y"}));
+}
+
+// An IPv6-only netns VM routes through an IPv6 gateway (its one address is ip6=).
+TEST(jitsu_dns_spec, ip6_only_vm_takes_an_ipv6_gateway) {
+    const auto vm = parse_vm_spec(
+        "name=v6,dns=v6.example.org,ip6=fd00:a::10,prefix=64,gateway=fd00:a::fe", defaults);
+    EXPECT_EQ(vm.gateway, ip_address(*ipv6_address::parse("fd00:a::fe")));
+    EXPECT_EQ(vm.prefix_len, 64);
 }
 
 TEST(jitsu_dns_spec, wait_for_port_replay_and_ports) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/booting_value.h"
+#include "common/ip_address.h"
 #include "common/ipv4_address.h"
 #include "common/ipv6_address.h"
 #include "common/mac_address.h"
@@ -70,7 +71,9 @@ struct vm_spec {
     std::string cmd;                          // `cmd=` (netns: the server program, split on spaces)
     std::chrono::milliseconds boot_delay{0};  // `boot_delay=` (netns: emulated boot time)
     std::optional<std::uint8_t> prefix_len;   // `prefix=` (netns: ip/prefix, default 24)
-    std::optional<ipv4_address> gateway;      // `gateway=` (netns)
+    // `gateway=` (netns): the default route of the VM's one address (ip=, else ip6=), so
+    // of that family: an IPv6-only VM needs an IPv6 gateway to reach off-link clients.
+    std::optional<ip_address> gateway;
 
     // Every key=value exactly as given, in order: written to /jitsu/vm/<uuid>/config/<key>/<i>.
     std::vector<std::pair<std::string, std::string>> raw;
