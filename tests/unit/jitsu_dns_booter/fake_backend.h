@@ -26,7 +26,7 @@ class fake_backend final : public backend {
         auto& e = vms_[vm.name];
         if (e.power != vm_power::stopped) throw backend_error(vm.name + ": already running");
         e = {vm_power::running, next_domid_++};
-        return {e.power, e.domid};
+        return {e.power, e.domid, {}};
     }
     void stop(const vm_spec& vm, stop_mode mode) override {
         std::this_thread::sleep_for(stop_delay.load());
@@ -55,7 +55,7 @@ class fake_backend final : public backend {
         std::lock_guard lock(m_);
         auto it = vms_.find(vm.name);
         if (it == vms_.end()) return {};
-        return {it->second.power, it->second.domid};
+        return {it->second.power, it->second.domid, {}};
     }
 
     // Test controls.
