@@ -154,7 +154,7 @@ class libxl_backend final : public backend {
         libxl_dominfo_dispose(&info);
         if (rc == ERROR_DOMAIN_NOTFOUND || (rc == 0 && ending)) return {};
         check(vm, "libxl_domain_info", rc);
-        return {paused ? vm_power::suspended : vm_power::running, domid};
+        return {paused ? vm_power::suspended : vm_power::running, domid, {}};
     }
 
     void check(const vm_spec& vm, const char* call, int rc) {
