@@ -322,7 +322,7 @@ void netvm::check_command() const {
     const std::string path = resolve_command(config_.command.front());
     if (::access(path.c_str(), X_OK) != 0) {
         throw step_error(exit_code::cmd_failed,
-                         fmt::format("cannot start CMD: {}: {}", config_.command.front(),
+                         fmt::format("cannot start CMD: exec {}: {}", config_.command.front(),
                                      std::strerror(errno)));
     }
 }

@@ -90,7 +90,7 @@ check_vm() {
     t0=$(now_ms)
     st=$(dig_status "$name" "$WORK/$vm-1.txt")
     check "$name: first query SERVFAIL (got '$st', $(query_ms "$WORK/$vm-1.txt") ms)" test "$st" = SERVFAIL
-    log "REPORT $name: SERVFAIL after $(query_ms "$WORK/$vm-1.txt") ms (dig), $(( $(now_ms) - t0 )) ms with dig's start"
+    log "REPORT $name: $st after $(query_ms "$WORK/$vm-1.txt") ms (dig), $(( $(now_ms) - t0 )) ms with dig's start"
     check "$name: error in the state tree ('$(tree "$u" error)')" tree_has "$u" error "$pattern"
     check "$name: state stopped" test "$(tree "$u" state)" = stopped
     check "$name: one jitsu-netvm spawned ($(spawns "$vm"))" test "$(spawns "$vm")" = 1
@@ -99,8 +99,8 @@ check_vm() {
     check "$name: ... and no new jitsu-netvm ($(spawns "$vm"))" test "$(spawns "$vm")" = 1
 }
 
-check_vm "${VMS[0]}" c0.jitsu.test "cannot start CMD: $MISSING"
-check_vm "${VMS[1]}" c2.jitsu.test "cannot start CMD: $MISSING"
+check_vm "${VMS[0]}" c0.jitsu.test "cannot start CMD: exec $MISSING"
+check_vm "${VMS[1]}" c2.jitsu.test "cannot start CMD: exec $MISSING"
 check_vm "${VMS[2]}" b0.jitsu.test "no bridge 'brnone'"
 check_vm "${VMS[3]}" bd.jitsu.test "no bridge 'brnone'"
 
