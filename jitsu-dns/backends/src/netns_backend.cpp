@@ -266,9 +266,7 @@ class netns_backend final : public backend {
 
     // Not a clean stop: a failure exit code, or a signal we did not send ourselves (a
     // stop() reaps its own SIGTERM/SIGKILL in wait_gone, never here).
-    static bool ended_badly(int status) {
-        return !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    }
+    static bool ended_badly(int status) { return !(WIFEXITED(status) && WEXITSTATUS(status) == 0); }
 
     // Our exited children: reaped (no zombies) and forgotten.
     void reap_children() {
@@ -376,8 +374,8 @@ class netns_backend final : public backend {
     std::string netvm_;    // the program we run
     std::string program_;  // its base name, to recognise it in /proc
     std::map<std::string, vm_entry> vms_;
-    std::vector<pid_t> exiting_;  // our children that left vms_ before we could reap them
-    std::map<std::string, int> progress_;          // read ends not yet taken by the booter
+    std::vector<pid_t> exiting_;           // our children that left vms_ before we could reap them
+    std::map<std::string, int> progress_;  // read ends not yet taken by the booter
     std::map<std::string, std::string> failures_;  // how a VM's jitsu-netvm failed, until told
     std::mutex mutex_;
 };

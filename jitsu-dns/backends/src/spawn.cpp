@@ -36,8 +36,7 @@ void check(int rc, const char* what) {
 }  // namespace
 
 pid_t spawn_process(const std::vector<std::string>& argv,
-                    const std::vector<std::pair<std::string, std::string>>& set_env,
-                    int pass_fd) {
+                    const std::vector<std::pair<std::string, std::string>>& set_env, int pass_fd) {
     if (argv.empty()) throw std::invalid_argument("spawn_process: empty argv");
     spawn_setup s;
     // The VM outlives a Ctrl-C to jitsu-dns's terminal and is signalled on its own.

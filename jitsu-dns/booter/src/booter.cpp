@@ -83,7 +83,8 @@ vm_gate::verdict booter::on_query(std::size_t vm) noexcept {
         case vm_phase::queued:
             return verdict::wait;
         case vm_phase::stopping:
-            if (shutting_down_) return verdict::servfail;
+            // In a back-off: being stopped because its boot failed.
+            if (shutting_down_ || now < rt.retry_after) return verdict::servfail;
             rt.wake_after_stop = true;
             return verdict::wait;
         case vm_phase::suspended:

@@ -2,8 +2,8 @@
 // the backend's progress lines (started / ready / failed: WHY, EOF when the VM ends), the
 // readiness timeout, and the quiet confirmation of VMs whose backend reports nothing.
 #include <fmt/format.h>
-#include <unistd.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -27,10 +27,9 @@ void booter::watch_boot(std::size_t vm, int progress_fd) {
     }
     rt.has_progress = true;
     const std::uint64_t id = rt.boot_id;
-    progress_[vm] = read_progress(loop_, progress_fd,
-                                  [this, vm, id](std::optional<std::string> line) {
-                                      on_progress(vm, id, std::move(line));
-                                  });
+    progress_[vm] = read_progress(
+        loop_, progress_fd,
+        [this, vm, id](std::optional<std::string> line) { on_progress(vm, id, std::move(line)); });
     const auto limit = catalog_[vm].boot_delay + options_.boot_timeout;
     ready_timer_[vm]->expires_after(limit);
     ready_timer_[vm]->async_wait([this, vm, id](const boost::system::error_code& ec) {
@@ -50,7 +49,8 @@ void booter::on_progress(std::size_t vm, std::uint64_t boot_id, std::optional<st
     vm_runtime& rt = vms_[vm];
     if (rt.boot_id != boot_id) return;
     if (!line) {
-        progress_[vm].reset();
+        // progress_[vm] stays set until on_vm_ended is done: poll_status leaves the VM to
+        // it (the backend's ended() says more than a status poll would).
         asio::co_spawn(loop_, on_vm_ended(vm, boot_id), asio::detached);
         return;
     }
@@ -105,6 +105,7 @@ asio::awaitable<void> booter::on_vm_ended(std::size_t vm, std::uint64_t boot_id)
     // Reaps it and says how it ended (on the worker: it may wait a moment for the exit).
     auto how = co_await worker_.run([&spec](backend& b) { return b.ended(spec); });
     if (rt.boot_id != boot_id || shutting_down_) co_return;
+    progress_[vm].reset();
     if (rt.phase != vm_phase::booting && rt.phase != vm_phase::running) co_return;
     std::string why = how.ok() ? *how.value : how.error;
     if (!rt.reported_failure.empty()) {
@@ -112,7 +113,8 @@ asio::awaitable<void> booter::on_vm_ended(std::size_t vm, std::uint64_t boot_id)
     }
     if (!rt.confirmed) {
         ++stats_.boots_ended_early;
-        boot_failed(vm, why.empty() ? std::string("ended during boot") : "ended during boot: " + why);
+        boot_failed(vm,
+                    why.empty() ? std::string("ended during boot") : "ended during boot: " + why);
         co_return;
     }
     ++stats_.deaths;

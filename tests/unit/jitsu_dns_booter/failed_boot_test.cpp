@@ -186,7 +186,8 @@ TEST_F(jitsu_dns_booter_progress, never_ready_is_stopped_and_failed) {
     ASSERT_TRUE(run_until([&] { return gate->phase(0) == vm_phase::stopped; }, 2s));
     EXPECT_EQ(backend.stops.load(), 1) << "a VM that never came up must be stopped";
     EXPECT_EQ(backend.power("www"), vm_power::stopped);
-    EXPECT_TRUE(tree_becomes(0, "error", "not ready within 300 ms of its start (boot_delay + 300 ms)"));
+    EXPECT_TRUE(
+        tree_becomes(0, "error", "not ready within 300 ms of its start (boot_delay + 300 ms)"));
     EXPECT_EQ(gate->stats().boot_timeouts, 1U);
     EXPECT_EQ(*query(0)->verdict, verdict::servfail);
 }

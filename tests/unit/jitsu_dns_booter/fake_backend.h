@@ -8,10 +8,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <optional>
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -73,7 +73,8 @@ class fake_backend final : public backend {
         ++statuses;
         std::lock_guard lock(m_);
         auto it = vms_.find(vm.name);
-        if (it != vms_.end() && it->second.dies_at && std::chrono::steady_clock::now() >= *it->second.dies_at) {
+        if (it != vms_.end() && it->second.dies_at &&
+            std::chrono::steady_clock::now() >= *it->second.dies_at) {
             vms_.erase(it);
             --running_now_;
             return {vm_power::stopped, std::nullopt, "fake: died during boot"};

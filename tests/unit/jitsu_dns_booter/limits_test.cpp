@@ -43,9 +43,10 @@ TEST_F(jitsu_dns_booter_limits, forty_vms_at_once_boot_at_most_max_booting_at_a_
             return all_answered();
         },
         10s));
-    std::printf("[timing] 40 VMs, --max-booting 8, response_delay 80 ms: all answered in %.0f ms, "
-                "at most %d booting\n",
-                ms_between(t0, clock::now()), most);
+    std::printf(
+        "[timing] 40 VMs, --max-booting 8, response_delay 80 ms: all answered in %.0f ms, "
+        "at most %d booting\n",
+        ms_between(t0, clock::now()), most);
     EXPECT_LE(most, 8);
     EXPECT_EQ(most, 8) << "the limit should be used, not undershot";
     for (const auto& q : queries) EXPECT_TRUE(*q->answered_ok);

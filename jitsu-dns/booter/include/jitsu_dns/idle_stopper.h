@@ -1,7 +1,8 @@
 #pragma once
 // The booter's clock: one periodic timer that finds idle VMs (no query for 2xTTL),
 // writes coalesced last_request times, and asks the backend whether running VMs are
-// still alive (more often while a boot is unconfirmed). Decisions are the booter's; this only says when.
+// still alive (more often while a boot is unconfirmed). Decisions are the booter's; this only says
+// when.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
