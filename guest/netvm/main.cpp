@@ -1,5 +1,6 @@
 // jitsu-netvm: a network namespace + any server program as a bootable "VM" on a bridge,
 // whose start-up replays the SYNs synjitsu queued for it. See guest/README.md.
+#include <fcntl.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -87,6 +88,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--stop-timeout", stop_timeout, "seconds between SIGTERM and SIGKILL for CMD")
         ->capture_default_str();
+    app.add_option("--ready-fd", config.ready_fd,
+                   "descriptor for progress lines: started, ready, failed: WHY (EOF: exited)");
     app.add_flag("-v,--verbose", verbosity, "more logging (repeat for more)");
     app.add_option("CMD", config.command, "the server to run (after --)")->required();
     try {
@@ -160,6 +163,14 @@ int main(int argc, char** argv) {
         }
     }
 
+    if (config.ready_fd >= 0) {
+        // Not inherited by CMD: its EOF must mean that jitsu-netvm has ended.
+        const int flags = ::fcntl(config.ready_fd, F_GETFD);
+        if (config.ready_fd <= 2 || flags < 0 ||
+            ::fcntl(config.ready_fd, F_SETFD, flags | FD_CLOEXEC) != 0) {
+            return usage_error("--ready-fd: an open descriptor above 2 expected");
+        }
+    }
     ::signal(SIGPIPE, SIG_IGN);
     jitsu::init_logging("jitsu-netvm", verbosity);
     return static_cast<int>(jitsu::guest::run_netvm(config));

@@ -59,8 +59,11 @@ int child_main(void* arg) {
     ::_exit(127);
 }
 
-// argv[0] as execvp would find it (resolved here: the child must not allocate).
-std::string resolve(const std::string& name) {
+
+}  // namespace
+
+// argv[0] as execvp would find it (resolved before the fork: the child must not allocate).
+std::string resolve_command(const std::string& name) {
     if (name.find('/') != std::string::npos) return name;
     const char* path_env = ::getenv("PATH");
     std::string_view dirs = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
@@ -76,15 +79,13 @@ std::string resolve(const std::string& name) {
     return name;  // execve fails with ENOENT, reported as such
 }
 
-}  // namespace
-
 child_process child_process::spawn(const std::vector<std::string>& argv, int netns_fd) {
     if (argv.empty()) throw std::system_error(EINVAL, std::generic_category(), "empty command");
     std::vector<char*> args;
     args.reserve(argv.size() + 1);
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    const std::string path = resolve(argv.front());
+    const std::string path = resolve_command(argv.front());
 
     spawn_args shared;
     shared.path = path.c_str();

@@ -1,7 +1,9 @@
 #include "guest/netvm.h"
 
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -10,6 +12,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <fstream>
 #include <functional>
@@ -128,6 +132,9 @@ class netvm {
     void check_xenstore() const;
     void reap();
 
+    // One progress line on config_.ready_fd (errors ignored: the reader may be gone).
+    void report(const std::string& line) const;
+    void check_command() const;
     void create_network();
     void start_command();
     asio::awaitable<void> wait_listening();
@@ -300,6 +307,25 @@ void netvm::create_network() {
                      outer_name));
 }
 
+void netvm::report(const std::string& line) const {
+    if (config_.ready_fd < 0) return;
+    // One short line (under PIPE_BUF: written whole into a pipe); EPIPE ignored (SIGPIPE is).
+    std::string text = line.substr(0, 512);
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    text.push_back('\n');
+    [[maybe_unused]] const ssize_t n = ::write(config_.ready_fd, text.data(), text.size());
+}
+
+// A CMD that cannot be executed fails now, not after --boot-delay.
+void netvm::check_command() const {
+    const std::string path = resolve_command(config_.command.front());
+    if (::access(path.c_str(), X_OK) != 0) {
+        throw step_error(exit_code::cmd_failed,
+                         fmt::format("cannot start CMD: exec {}: {}", config_.command.front(),
+                                     std::strerror(errno)));
+    }
+}
+
 void netvm::start_command() {
     try {
         cmd_.emplace(child_process::spawn(config_.command, vm_ns_->fd()));
@@ -437,6 +463,7 @@ asio::awaitable<void> netvm::go_live() {
     co_await replay("boot");
     announce();
     co_await write_ready_key();
+    report("ready");
     spdlog::info("{} is up: {} at {} ({:.3f} ms since start)", config_.name, config_.ip,
                  config_.mac, ms(clock::now() - start_));
 }
@@ -547,8 +574,10 @@ asio::awaitable<exit_code> netvm::run() {
     exit_code code = exit_code::ok;
     try {
         asio::co_spawn(io_, connect_xenstore(), asio::detached);
+        check_command();
         create_network();
         check_xenstore();
+        report("started");
         if (config_.boot_delay.count() > 0) {
             // Other events (Xenstore connected, SIGUSR1/2) wake the wait early.
             const auto until =
@@ -566,9 +595,11 @@ asio::awaitable<exit_code> netvm::run() {
         code = co_await supervise();
     } catch (const step_error& e) {
         spdlog::error("{}", e.what());
+        report(std::string("failed: ") + e.what());
         code = e.code;
     } catch (const std::exception& e) {
         spdlog::error("{}", e.what());
+        report(std::string("failed: ") + e.what());
         code = exit_code::failure;
     }
     teardown();

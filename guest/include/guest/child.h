@@ -42,6 +42,10 @@ private:
     pid_t pid_ = -1;
 };
 
+// `name` as execvp finds it: itself if it has a '/', else the first executable PATH entry
+// (`name` unchanged if none is).
+std::string resolve_command(const std::string& name);
+
 // "exited with status 3", "killed by signal 15 (Terminated)".
 std::string describe_wait_status(int status);
 

@@ -59,6 +59,11 @@ struct netvm_config {
     std::chrono::milliseconds stop_timeout{5000};
     // Interval between listen probes.
     std::chrono::microseconds listen_poll{250};
+    // Progress for the process that started us (jitsu-dns): one line each, "started"
+    // once the namespace and veth are set up and CMD is found, "ready" once up (step 5),
+    // "failed: <why>" before a failure exit. Kept open until we exit, so its EOF tells
+    // that we have ended. -1: none.
+    int ready_fd = -1;
     // Xenstore socket; empty = the client's default ($XENSTORED_PATH, ...).
     std::string xenstore_socket;
     std::vector<std::string> command;

@@ -172,6 +172,17 @@ class libvirt_backend final : public backend {
         if (s.power != vm_power::stopped) {
             const unsigned int id = virDomainGetID(d);
             if (id != static_cast<unsigned int>(-1)) s.domid = id;
+        } else {
+            // A persistent domain keeps why it stopped (a transient one is gone).
+            int state = 0, reason = 0;
+            if (virDomainGetState(d, &state, &reason, 0) == 0) {
+                if (state == VIR_DOMAIN_CRASHED ||
+                    (state == VIR_DOMAIN_SHUTOFF && reason == VIR_DOMAIN_SHUTOFF_CRASHED)) {
+                    s.failure = "libvirt: the domain crashed";
+                } else if (state == VIR_DOMAIN_SHUTOFF && reason == VIR_DOMAIN_SHUTOFF_FAILED) {
+                    s.failure = "libvirt: the domain failed to start";
+                }
+            }
         }
         return s;
     }

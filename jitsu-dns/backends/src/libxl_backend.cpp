@@ -75,7 +75,7 @@ class libxl_backend final : public backend {
         if (const auto s = current(vm); s.power != vm_power::stopped) {
             if (s.power == vm_power::suspended)
                 check(vm, "libxl_domain_unpause", libxl_domain_unpause(ctx_, *s.domid, nullptr));
-            return {vm_power::running, s.domid};
+            return {vm_power::running, s.domid, {}};
         }
         libxl_domain_config config;
         libxl_domain_config_init(&config);
@@ -91,7 +91,7 @@ class libxl_backend final : public backend {
         libxl_domain_config_dispose(&config);
         // libxl creates domains paused.
         check(vm, "libxl_domain_unpause", libxl_domain_unpause(ctx_, domid, nullptr));
-        return {vm_power::running, domid};
+        return {vm_power::running, domid, {}};
     }
 
     void stop(const vm_spec& vm, stop_mode mode) override {
@@ -154,7 +154,7 @@ class libxl_backend final : public backend {
         libxl_dominfo_dispose(&info);
         if (rc == ERROR_DOMAIN_NOTFOUND || (rc == 0 && ending)) return {};
         check(vm, "libxl_domain_info", rc);
-        return {paused ? vm_power::suspended : vm_power::running, domid};
+        return {paused ? vm_power::suspended : vm_power::running, domid, {}};
     }
 
     void check(const vm_spec& vm, const char* call, int rc) {

@@ -1,6 +1,7 @@
 // The netns backend: VMs are jitsu-netvm processes (see netns_backend.h).
 #include "jitsu_dns/netns_backend.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -73,6 +74,12 @@ class netns_backend final : public backend {
           netvm_(options.netvm_path.empty() ? default_netvm_path() : options.netvm_path.string()),
           program_(std::filesystem::path(netvm_).filename().string()) {}
 
+    ~netns_backend() override {
+        for (const auto& [name, fd] : progress_) ::close(fd);
+    }
+    netns_backend(const netns_backend&) = delete;
+    netns_backend& operator=(const netns_backend&) = delete;
+
     std::string_view kind() const override { return "netns"; }
 
     vm_status start(const vm_spec& vm) override {
@@ -80,7 +87,7 @@ class netns_backend final : public backend {
         reap_children();
         if (vm_entry* e = locate(vm)) {
             if (e->suspended) resume_entry(vm, *e);
-            return {vm_power::running, e->domid};
+            return {vm_power::running, e->domid, {}};
         }
         remove_leftover_netns(vm);
         std::set<std::uint32_t> used;
@@ -91,21 +98,28 @@ class netns_backend final : public backend {
             if (e.domid) used.insert(*e.domid);
         }
         const std::uint32_t domid = lowest_free_domid(used);
-        const auto argv = netvm_argv(vm, domid, netvm_, options_);
+        const auto argv = netvm_argv(vm, domid, netvm_, options_, 3);
         std::vector<std::pair<std::string, std::string>> env;
         if (!options_.xenstore_path.empty())
             env.emplace_back("XENSTORED_PATH", options_.xenstore_path);
+        drop_progress(vm.name);
+        const progress_pipe pipe = open_progress_pipe(vm);
         pid_t pid = -1;
         try {
-            pid = detail::spawn_process(argv, env);
+            pid = detail::spawn_process(argv, env, pipe.write_end);
         } catch (const std::system_error& e) {
+            ::close(pipe.read_end);
+            ::close(pipe.write_end);
             throw backend_error(
                 fmt::format("VM {}: cannot run {}: {}", vm.name, netvm_, e.code().message()));
         }
+        // Only jitsu-netvm holds the write end now: EOF on ours means it has exited.
+        ::close(pipe.write_end);
+        progress_[vm.name] = pipe.read_end;
         vms_[vm.name] = vm_entry{pid, domid, true, false};
         spdlog::info("VM {}: started {} (pid {}, domid {})", vm.name, program_, pid, domid);
         if (options_.start_check.count() > 0) check_early_exit(vm, pid);
-        return {vm_power::running, domid};
+        return {vm_power::running, domid, {}};
     }
 
     void stop(const vm_spec& vm, stop_mode mode) override {
@@ -134,6 +148,8 @@ class netns_backend final : public backend {
             }
         }
         vms_.erase(vm.name);
+        drop_progress(vm.name);
+        failures_.erase(vm.name);
         remove_leftover_netns(vm);
     }
 
@@ -150,8 +166,52 @@ class netns_backend final : public backend {
         std::lock_guard lock(mutex_);
         reap_children();
         const vm_entry* e = locate(vm);
-        if (e == nullptr) return {};
-        return {e->suspended ? vm_power::suspended : vm_power::running, e->domid};
+        if (e == nullptr) {
+            vm_status st;
+            if (auto it = failures_.find(vm.name); it != failures_.end()) {
+                st.failure = std::move(it->second);
+                failures_.erase(it);
+            }
+            return st;
+        }
+        return {e->suspended ? vm_power::suspended : vm_power::running, e->domid, {}};
+    }
+
+    int take_progress_fd(const vm_spec& vm) override {
+        std::lock_guard lock(mutex_);
+        const auto it = progress_.find(vm.name);
+        if (it == progress_.end()) return -1;
+        const int fd = it->second;
+        progress_.erase(it);
+        return fd;
+    }
+
+    std::string ended(const vm_spec& vm) override {
+        std::lock_guard lock(mutex_);
+        const auto it = vms_.find(vm.name);
+        if (it == vms_.end() || !it->second.child) {
+            reap_children();
+            return take_failure(vm.name);
+        }
+        // The pipe's EOF comes as jitsu-netvm exits, a moment before it can be reaped.
+        const vm_entry entry = it->second;
+        int st = 0;
+        const auto deadline = clock::now() + 2s;
+        pid_t r = 0;
+        while ((r = ::waitpid(entry.pid, &st, WNOHANG)) == 0 && clock::now() < deadline) {
+            std::this_thread::sleep_for(1ms);
+        }
+        if (r == 0) {
+            return fmt::format("{} (pid {}) closed its progress pipe but still runs", program_,
+                               entry.pid);
+        }
+        vms_.erase(vm.name);
+        remove_leftover_netns(vm);
+        if (r != entry.pid) return {};
+        spdlog::info("VM {}: {} (pid {}) {}", vm.name, program_, entry.pid,
+                     describe_wait_status(st));
+        return ended_badly(st) ? fmt::format("{} {}", program_, describe_wait_status(st))
+                               : std::string();
     }
 
   private:
@@ -161,6 +221,52 @@ class netns_backend final : public backend {
         bool child;      // spawned by this backend (we must reap it)
         bool suspended;  // by us, or seen stopped when adopted
     };
+
+    struct progress_pipe {
+        int read_end;
+        int write_end;  // never 3: spawn_process places it there
+    };
+
+    static progress_pipe open_progress_pipe(const vm_spec& vm) {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+            throw backend_error(
+                fmt::format("VM {}: cannot create a pipe: {}", vm.name, std::strerror(errno)));
+        }
+        // The write end blocks like any inherited descriptor (jitsu-netvm writes whole lines).
+        ::fcntl(fds[1], F_SETFL, 0);
+        if (fds[1] == 3) {
+            const int moved = ::fcntl(fds[1], F_DUPFD_CLOEXEC, 4);
+            ::close(fds[1]);
+            if (moved < 0) {
+                ::close(fds[0]);
+                throw backend_error(fmt::format("VM {}: cannot move a pipe end: {}", vm.name,
+                                                std::strerror(errno)));
+            }
+            fds[1] = moved;
+        }
+        return {fds[0], fds[1]};
+    }
+
+    // A progress descriptor nobody took (the VM stopped or started again first).
+    void drop_progress(const std::string& name) {
+        if (auto it = progress_.find(name); it != progress_.end()) {
+            ::close(it->second);
+            progress_.erase(it);
+        }
+    }
+
+    std::string take_failure(const std::string& name) {
+        auto it = failures_.find(name);
+        if (it == failures_.end()) return {};
+        std::string out = std::move(it->second);
+        failures_.erase(it);
+        return out;
+    }
+
+    // Not a clean stop: a failure exit code, or a signal we did not send ourselves (a
+    // stop() reaps its own SIGTERM/SIGKILL in wait_gone, never here).
+    static bool ended_badly(int status) { return !(WIFEXITED(status) && WEXITSTATUS(status) == 0); }
 
     // Our exited children: reaped (no zombies) and forgotten.
     void reap_children() {
@@ -175,6 +281,11 @@ class netns_backend final : public backend {
                 if (r == it->second.pid) {
                     spdlog::info("VM {}: {} (pid {}) {}", it->first, program_, it->second.pid,
                                  describe_wait_status(st));
+                    // Told once, by the next status() of this VM.
+                    if (ended_badly(st)) {
+                        failures_[it->first] =
+                            fmt::format("{} {}", program_, describe_wait_status(st));
+                    }
                 }
                 it = vms_.erase(it);
             } else {
@@ -263,7 +374,9 @@ class netns_backend final : public backend {
     std::string netvm_;    // the program we run
     std::string program_;  // its base name, to recognise it in /proc
     std::map<std::string, vm_entry> vms_;
-    std::vector<pid_t> exiting_;  // our children that left vms_ before we could reap them
+    std::vector<pid_t> exiting_;           // our children that left vms_ before we could reap them
+    std::map<std::string, int> progress_;  // read ends not yet taken by the booter
+    std::map<std::string, std::string> failures_;  // how a VM's jitsu-netvm failed, until told
     std::mutex mutex_;
 };
 

@@ -23,7 +23,8 @@ std::string_view base_name(std::string_view path) {
 }  // namespace
 
 std::vector<std::string> netvm_argv(const vm_spec& vm, std::uint32_t domid,
-                                    const std::string& netvm, const backend_options& options) {
+                                    const std::string& netvm, const backend_options& options,
+                                    std::optional<int> ready_fd) {
     const auto fail = [&](std::string_view why) {
         throw backend_error(fmt::format("VM {}: netns backend: {}", vm.name, why));
     };
@@ -52,6 +53,7 @@ std::vector<std::string> netvm_argv(const vm_spec& vm, std::uint32_t domid,
     if (vm.wait_for_port) argv.insert(argv.end(), {"--listen", std::to_string(*vm.wait_for_port)});
     if (!options.bridge_netns.empty())
         argv.insert(argv.end(), {"--netns-of-bridge", options.bridge_netns});
+    if (ready_fd) argv.insert(argv.end(), {"--ready-fd", std::to_string(*ready_fd)});
     argv.insert(argv.end(), options.netvm_extra_args.begin(), options.netvm_extra_args.end());
     argv.emplace_back("--");
     // cmd= is split on spaces (no shell): runs of spaces separate words.

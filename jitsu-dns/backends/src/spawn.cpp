@@ -5,6 +5,7 @@
 #include <spawn.h>
 
 #include <cstring>
+#include <stdexcept>
 #include <system_error>
 
 extern char** environ;
@@ -35,7 +36,7 @@ void check(int rc, const char* what) {
 }  // namespace
 
 pid_t spawn_process(const std::vector<std::string>& argv,
-                    const std::vector<std::pair<std::string, std::string>>& set_env) {
+                    const std::vector<std::pair<std::string, std::string>>& set_env, int pass_fd) {
     if (argv.empty()) throw std::invalid_argument("spawn_process: empty argv");
     spawn_setup s;
     // The VM outlives a Ctrl-C to jitsu-dns's terminal and is signalled on its own.
@@ -50,7 +51,10 @@ pid_t spawn_process(const std::vector<std::string>& argv,
     check(posix_spawnattr_setsigmask(&s.attr, &none), "posix_spawnattr_setsigmask");
     check(posix_spawnattr_setsigdefault(&s.attr, &all), "posix_spawnattr_setsigdefault");
     check(posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0), "addopen");
-    check(posix_spawn_file_actions_addclosefrom_np(&s.actions, 3), "addclosefrom");
+    if (pass_fd == 3) throw std::invalid_argument("spawn_process: pass_fd must not be 3");
+    if (pass_fd >= 0) check(posix_spawn_file_actions_adddup2(&s.actions, pass_fd, 3), "adddup2");
+    check(posix_spawn_file_actions_addclosefrom_np(&s.actions, pass_fd >= 0 ? 4 : 3),
+          "addclosefrom");
 
     std::vector<std::string> env_storage;
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {

@@ -38,12 +38,15 @@ booter::booter(asio::any_io_executor loop, const std::vector<vm_spec>& catalog, 
       vms_(catalog.size()),
       mode_wait_(catalog.size()),
       managed_watch_(catalog.size()),
+      progress_(catalog.size()),
       tree_(xs, catalog),
       worker_(loop, be),
       idle_(std::make_unique<idle_stopper>(loop, *this)) {
     delay_timer_.reserve(catalog.size());
+    ready_timer_.reserve(catalog.size());
     for (std::size_t i = 0; i < catalog.size(); ++i) {
         delay_timer_.push_back(std::make_unique<asio::steady_timer>(loop));
+        ready_timer_.push_back(std::make_unique<asio::steady_timer>(loop));
     }
 }
 
@@ -53,6 +56,9 @@ booter::~booter() {
         if (w) w->cancel();
     }
     for (auto& w : managed_watch_) {
+        if (w) w->cancel();
+    }
+    for (auto& w : progress_) {
         if (w) w->cancel();
     }
     worker_.join();
@@ -74,9 +80,11 @@ vm_gate::verdict booter::on_query(std::size_t vm) noexcept {
         case vm_phase::booting:
             return rt.answers_released ? verdict::answer_now : verdict::wait;
         case vm_phase::resuming:
+        case vm_phase::queued:
             return verdict::wait;
         case vm_phase::stopping:
-            if (shutting_down_) return verdict::servfail;
+            // In a back-off: being stopped because its boot failed.
+            if (shutting_down_ || now < rt.retry_after) return verdict::servfail;
             rt.wake_after_stop = true;
             return verdict::wait;
         case vm_phase::suspended:
@@ -84,18 +92,28 @@ vm_gate::verdict booter::on_query(std::size_t vm) noexcept {
             break;
     }
     if (shutting_down_ || !started_) return verdict::servfail;
-    if (rt.phase == vm_phase::stopped && now < rt.retry_after) return verdict::servfail;
+    if (rt.phase == vm_phase::stopped && now < rt.retry_after) {
+        // Failed a moment ago: no new attempt (nor spawn) until the back-off is over.
+        ++stats_.backoff_refusals;
+        return verdict::servfail;
+    }
+    if (options_.max_running > 0 && active_count() >= options_.max_running) {
+        if (stats_.boots_refused_running++ % 1000 == 0) {
+            spdlog::warn("{}: not started: --max-running {} reached ({} refused so far)",
+                         catalog_[vm].name, options_.max_running, stats_.boots_refused_running);
+        }
+        return verdict::servfail;
+    }
     try {
         if (rt.phase == vm_phase::suspended) {
             begin_resume(vm);
-        } else {
-            begin_boot(vm);
+            return verdict::wait;
         }
+        return request_boot(vm);
     } catch (const std::exception& e) {
         spdlog::error("{}: cannot start: {}", catalog_[vm].name, e.what());
         return verdict::servfail;
     }
-    return verdict::wait;
 }
 
 void booter::wait_ready(std::size_t vm, std::function<void(bool ok)> done) {
@@ -146,6 +164,15 @@ void booter::begin_boot(std::size_t vm) {
     rt.answers_released = false;
     rt.wake_after_stop = false;
     rt.step_started = steady_clock::now();
+    ++rt.boot_id;
+    rt.start_returned = rt.has_progress = rt.launched = rt.confirmed = false;
+    rt.satisfied_early = nullptr;
+    rt.reported_failure.clear();
+    if (!rt.boot_slot) {
+        rt.boot_slot = true;
+        ++booting_now_;
+        stats_.max_booting_seen = std::max<std::uint64_t>(stats_.max_booting_seen, booting_now_);
+    }
     enter(vm, vm_phase::booting);
     asio::co_spawn(loop_, boot(vm, rt.epoch), asio::detached);
 }
@@ -187,12 +214,22 @@ asio::awaitable<void> booter::boot(std::size_t vm, std::uint64_t epoch) {
                 spec.name, ms_since(rt.step_started), r.ok() ? "written" : "NOT written", value);
             release(vm, true);
         }
-        auto out = co_await worker_.run([&spec](backend& b) { return b.start(spec); });
+        struct started_vm {
+            vm_status status;
+            int progress_fd = -1;
+        };
+        auto out = co_await worker_.run([&spec](backend& b) {
+            started_vm s;
+            s.status = b.start(spec);
+            s.progress_fd = b.take_progress_fd(spec);
+            return s;
+        });
         if (!out.ok()) {
             boot_failed(vm, std::move(out.error));
             co_return;
         }
-        rt.domid = out.value->domid;
+        rt.domid = out.value->status.domid;
+        watch_boot(vm, out.value->progress_fd);
         rt.error.reset();
         spdlog::info("{}: backend started it in {:.2f} ms{}", spec.name, ms_since(rt.step_started),
                      rt.domid ? fmt::format(" (domid {})", *rt.domid) : std::string());
@@ -291,21 +328,43 @@ void booter::satisfy_after_delay(std::size_t vm, std::uint64_t epoch, const char
 void booter::mode_satisfied(std::size_t vm, std::uint64_t epoch, const char* how) {
     vm_runtime& rt = vms_[vm];
     if (rt.epoch != epoch || rt.phase != vm_phase::booting) return;
+    if (!rt.launched && !shutting_down_) {
+        // The backend has not said yet that the VM is set up: its answers wait for that
+        // (or for its failure, then SERVFAIL).
+        rt.satisfied_early = how;
+        return;
+    }
     rt.active_since = steady_clock::now();
     enter(vm, vm_phase::running);
     const bool had_waiters = !rt.waiters.empty();
     release(vm, true);
     spdlog::info("{}: running, {} {:.2f} ms after the query ({})", catalog_[vm].name,
                  had_waiters ? "answers released" : "up", ms_since(rt.step_started), how);
+    if (!rt.has_progress && !rt.confirmed) {
+        // No news will come from the backend: up as far as we can tell (the slot goes
+        // to the next boot), a failed boot if it ends within boot_grace.
+        rt.confirm_by = rt.active_since + options_.boot_grace;
+        free_boot_slot(vm);
+    }
+}
+
+void booter::record_failure(std::size_t vm, std::string error) {
+    vm_runtime& rt = vms_[vm];
+    ++stats_.boot_failures;
+    rt.failures = std::min(rt.failures + 1, 32U);
+    // retry_backoff x 2^(failures-1), at most retry_backoff_max.
+    auto backoff = options_.retry_backoff;
+    for (unsigned i = 1; i < rt.failures && backoff < options_.retry_backoff_max; ++i) backoff *= 2;
+    backoff = std::min(backoff, options_.retry_backoff_max);
+    spdlog::error("{}: boot failed after {:.2f} ms: {} (failure {} in a row: SERVFAIL for {} ms)",
+                  catalog_[vm].name, ms_since(rt.step_started), error, rt.failures,
+                  backoff.count());
+    rt.error = std::move(error);
+    rt.retry_after = steady_clock::now() + backoff;
 }
 
 void booter::boot_failed(std::size_t vm, std::string error) {
-    vm_runtime& rt = vms_[vm];
-    ++stats_.boot_failures;
-    spdlog::error("{}: boot failed after {:.2f} ms: {}", catalog_[vm].name,
-                  ms_since(rt.step_started), error);
-    rt.error = std::move(error);
-    rt.retry_after = steady_clock::now() + options_.retry_backoff;
+    record_failure(vm, std::move(error));
     became_stopped(vm);
     release(vm, false);
 }
@@ -346,6 +405,9 @@ void booter::became_stopped(std::size_t vm) {
     vm_runtime& rt = vms_[vm];
     rt.domid.reset();
     rt.answers_released = false;
+    rt.confirmed = true;  // nothing left to confirm
+    stop_watching(vm);
+    free_boot_slot(vm);
     delay_timer_[vm]->cancel();
     if (mode_wait_[vm]) {
         mode_wait_[vm]->cancel();

@@ -105,6 +105,9 @@ void booter::begin_stop(std::size_t vm, stop_mode mode, const char* why) {
     rt.wake_after_stop = false;
     rt.step_started = steady_clock::now();
     spdlog::info("{}: stopping ({}, {})", catalog_[vm].name, stop_mode_name(mode), why);
+    // Our own stop: the VM's progress EOF is expected now, not news.
+    stop_watching(vm);
+    free_boot_slot(vm);
     enter(vm, vm_phase::stopping);
     asio::co_spawn(loop_, stop(vm, mode, rt.epoch), asio::detached);
 }
@@ -117,7 +120,8 @@ asio::awaitable<void> booter::stop(std::size_t vm, stop_mode mode, std::uint64_t
     if (rt.epoch != epoch) co_return;
     if (out.ok()) {
         ++stats_.stops;
-        rt.error.reset();
+        if (!rt.keep_error) rt.error.reset();
+        rt.keep_error = false;
         if (mode == stop_mode::suspend) {
             enter(vm, vm_phase::suspended);
         } else {
@@ -143,8 +147,8 @@ asio::awaitable<void> booter::stop(std::size_t vm, stop_mode mode, std::uint64_t
             release(vm, true);
         } else if (rt.phase == vm_phase::suspended) {
             begin_resume(vm);
-        } else {
-            begin_boot(vm);
+        } else if (request_boot(vm) == verdict::servfail) {
+            release(vm, false);
         }
     } else if (rt.phase != vm_phase::running) {
         release(vm, false);  // only at shutdown can waiters be left here
@@ -153,6 +157,8 @@ asio::awaitable<void> booter::stop(std::size_t vm, stop_mode mode, std::uint64_t
 
 void booter::check_idle(steady_time now) {
     if (shutting_down_) return;
+    expire_queue(now);
+    confirm_quiet_boots(now);
     for (std::size_t vm = 0; vm < vms_.size(); ++vm) {
         const auto deadline = idle_deadline(catalog_[vm], vms_[vm]);
         if (deadline && now >= *deadline) {
@@ -178,15 +184,25 @@ void booter::flush_last_requests(steady_time now) {
     }
 }
 
+std::chrono::milliseconds booter::poll_interval() const {
+    for (const auto& rt : vms_) {
+        if (!rt.confirmed && !rt.has_progress && rt.start_returned) return options_.boot_poll;
+    }
+    return options_.status_poll;
+}
+
 asio::awaitable<void> booter::poll_status() {
     if (worker_.pending() > 0 || shutting_down_) co_return;  // busy: next round
     std::vector<std::size_t> which;
     std::vector<std::uint64_t> epochs;
     for (std::size_t vm = 0; vm < vms_.size(); ++vm) {
-        const vm_phase p = vms_[vm].phase;
-        if (p == vm_phase::running || p == vm_phase::suspended) {
+        const vm_runtime& rt = vms_[vm];
+        // A VM with a progress reader tells us itself when it ends (EOF).
+        if (progress_[vm]) continue;
+        const bool booted = rt.phase == vm_phase::booting && rt.start_returned;
+        if (booted || rt.phase == vm_phase::running || rt.phase == vm_phase::suspended) {
             which.push_back(vm);
-            epochs.push_back(vms_[vm].epoch);
+            epochs.push_back(rt.epoch);
         }
     }
     if (which.empty()) co_return;
@@ -196,11 +212,18 @@ asio::awaitable<void> booter::poll_status() {
         const std::size_t vm = which[k];
         vm_runtime& rt = vms_[vm];
         if (rt.epoch != epochs[k] || !status[k].ok()) continue;
-        if (status[k].value->power == vm_power::stopped) {
-            ++stats_.deaths;
-            spdlog::warn("{}: stopped on its own (backend reports it gone)", catalog_[vm].name);
-            became_stopped(vm);
+        if (status[k].value->power != vm_power::stopped) continue;
+        if (!rt.confirmed) {
+            ++stats_.boots_ended_early;
+            const std::string& why = status[k].value->failure;
+            boot_failed(vm, why.empty() ? "stopped during boot (the backend reports it gone)"
+                                        : "stopped during boot: " + why);
+            continue;
         }
+        ++stats_.deaths;
+        spdlog::warn("{}: stopped on its own (backend reports it gone{}{})", catalog_[vm].name,
+                     status[k].value->failure.empty() ? "" : ": ", status[k].value->failure);
+        became_stopped(vm);
     }
 }
 
@@ -209,12 +232,15 @@ asio::awaitable<void> booter::shutdown(bool stop_vms) {
     shutting_down_ = true;
     idle_->stop();
     // Held answers: SERVFAIL (the server is closing its sockets anyway).
+    boot_queue_.clear();
     for (std::size_t vm = 0; vm < vms_.size(); ++vm) {
         delay_timer_[vm]->cancel();
+        stop_watching(vm);
         if (mode_wait_[vm]) {
             mode_wait_[vm]->cancel();
             mode_wait_[vm].reset();
         }
+        if (vms_[vm].phase == vm_phase::queued) enter(vm, vm_phase::stopped);
         // A VM whose mode was still waiting has been started: it runs.
         if (vms_[vm].phase == vm_phase::booting && vms_[vm].domid) {
             vms_[vm].active_since = steady_clock::now();
@@ -255,8 +281,15 @@ asio::awaitable<void> booter::shutdown(bool stop_vms) {
         w.reset();
     }
     worker_.join();
-    spdlog::info("booter: shut down ({} boots, {} stops, {} failures)", stats_.boots, stats_.stops,
-                 stats_.boot_failures);
+    const booter_stats& st = stats_;
+    spdlog::info(
+        "booter: shut down ({} boots, {} stops, {} failures of which {} ended during boot and "
+        "{} readiness timeouts, {} deaths, {} SERVFAIL in back-off; limits: {} queued, {} "
+        "refused by --max-booting {}, {} refused by --max-running {}, at most {} booting at "
+        "once)",
+        st.boots, st.stops, st.boot_failures, st.boots_ended_early, st.boot_timeouts, st.deaths,
+        st.backoff_refusals, st.boots_queued, st.boots_refused_booting, options_.max_booting,
+        st.boots_refused_running, options_.max_running, st.max_booting_seen);
 }
 
 }  // namespace jitsu::dns

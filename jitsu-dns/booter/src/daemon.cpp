@@ -190,6 +190,8 @@ int run_daemon(const daemon_options& o) {
     bopts.synjitsu = o.synjitsu;
     bopts.default_wait_timeout =
         std::chrono::milliseconds(static_cast<std::int64_t>(o.wait_timeout_s * 1000.0));
+    bopts.max_booting = o.max_booting;
+    bopts.max_running = o.max_running;
     booter gate(io.get_executor(), catalog, *be, xs, bopts);
 
     // --- DNS sockets: bound before touching any state, so a bad --bind changes nothing ---

@@ -22,7 +22,7 @@ void idle_stopper::start() {
     running_ = true;
     const steady_time now = std::chrono::steady_clock::now();
     next_flush_ = now + owner_.options_.last_request_flush;
-    next_poll_ = now + owner_.options_.status_poll;
+    last_poll_ = now;
     arm();
 }
 
@@ -47,8 +47,8 @@ void idle_stopper::tick() {
         next_flush_ = now + owner_.options_.last_request_flush;
         owner_.flush_last_requests(now);
     }
-    if (now >= next_poll_) {
-        next_poll_ = now + owner_.options_.status_poll;
+    if (now >= last_poll_ + owner_.poll_interval()) {
+        last_poll_ = now;
         boost::asio::co_spawn(timer_.get_executor(), owner_.poll_status(), boost::asio::detached);
     }
     arm();

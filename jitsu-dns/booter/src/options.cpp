@@ -116,6 +116,17 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
                    "out anyway")
         ->capture_default_str()
         ->check(CLI::Range(0.0, 3600.0));
+    app.add_option("--max-booting", o.max_booting,
+                   "VMs booting at once (0: no limit). A query for a stopped VM beyond it queues "
+                   "the VM, its answer held, while fewer than 4 x N VMs wait; a full queue, or "
+                   "no slot within 5 s, gets SERVFAIL")
+        ->capture_default_str()
+        ->check(CLI::Range(0U, 100000U));
+    app.add_option("--max-running", o.max_running,
+                   "VMs running, booting or queued at once (0: no limit); a query that would "
+                   "boot or resume one more gets SERVFAIL (nothing is stopped to make room)")
+        ->capture_default_str()
+        ->check(CLI::Range(0U, 100000U));
     app.add_flag("--stop-on-exit", o.stop_on_exit,
                  "On SIGTERM/SIGINT stop every VM (default: leave them running)");
     app.add_option("--xenstore", o.xenstore_path,

@@ -16,6 +16,8 @@ std::string_view to_string(vm_phase phase) {
             return "suspended";
         case vm_phase::resuming:
             return "resuming";
+        case vm_phase::queued:
+            return "queued";
     }
     return "unknown";
 }
@@ -26,6 +28,7 @@ std::string_view tree_state(vm_phase phase) {
             return "stopped";
         case vm_phase::booting:
         case vm_phase::resuming:
+        case vm_phase::queued:
             return "booting";
         case vm_phase::running:
         case vm_phase::stopping:

@@ -99,9 +99,12 @@ TEST_F(jitsu_dns_booter, query_while_stopping_boots_it_again_afterwards) {
 
 TEST_F(jitsu_dns_booter, vm_dying_on_its_own_is_noticed) {
     add_vm("name=www,dns=www.example.org,ip=10.0.0.10");
+    // Dying within boot_grace of its answer would be a failed boot (failed_boot_test).
+    options.boot_grace = 100ms;
     start_booter();
     query(0);
     ASSERT_TRUE(run_until([&] { return gate->phase(0) == vm_phase::running; }, 3s));
+    run_for(250ms);
     backend.kill("www");
     ASSERT_TRUE(run_until([&] { return gate->phase(0) == vm_phase::stopped; }, 2s));
     EXPECT_EQ(gate->stats().deaths, 1U);

@@ -118,7 +118,7 @@ TEST_F(netns_lifecycle, start_status_domids_stop) {
     // The fake got jitsu-netvm's command line.
     EXPECT_NE(log().find("--name " + a.name +
                          " --bridge br0 --ip 10.0.0.1/24 --mac 00:16:3e:00:00:01 "
-                         "--boot-delay 0.000 --domid 1 --log"),
+                         "--boot-delay 0.000 --domid 1 --ready-fd 3 --log"),
               std::string::npos)
         << log();
     EXPECT_EQ(b->status(a).power, vm_power::running);
@@ -234,6 +234,44 @@ TEST_F(netns_lifecycle, exited_vm_is_reaped_and_reported_stopped) {
     ASSERT_TRUE(zombie_or_gone(pa));
     EXPECT_EQ(b->status(a).power, vm_power::stopped);
     EXPECT_TRUE(gone(pa)) << "status() must reap our exited child";
+}
+
+// The progress pipe: fd 3 of jitsu-netvm, handed to the booter once; its EOF comes when
+// jitsu-netvm exits, and ended() then reaps it and says how it failed.
+TEST_F(netns_lifecycle, progress_pipe_eof_and_how_it_ended) {
+    options_.netvm_extra_args.insert(options_.netvm_extra_args.end(), {"--exit", "1"});
+    auto b = make_backend("netns", options_);
+    const auto a = vm("p", 1);
+    b->start(a);
+    const int fd = b->take_progress_fd(a);
+    ASSERT_GE(fd, 0);
+    EXPECT_EQ(b->take_progress_fd(a), -1) << "handed over once";
+    char c = 0;
+    ssize_t n = -1;
+    for (int i = 0; i < 300 && n < 0; ++i) {  // non-blocking: EAGAIN until the fake exits
+        n = ::read(fd, &c, 1);
+        if (n < 0) std::this_thread::sleep_for(10ms);
+    }
+    ::close(fd);
+    EXPECT_EQ(n, 0) << "no EOF after jitsu-netvm exited";
+    EXPECT_EQ(b->ended(a), fake_.filename().string() + " exited with 1 (setting up failed)");
+    EXPECT_EQ(b->status(a).power, vm_power::stopped);
+}
+
+TEST_F(netns_lifecycle, failure_of_an_unwatched_vm_is_told_by_status_once) {
+    options_.netvm_extra_args.insert(options_.netvm_extra_args.end(), {"--exit", "3"});
+    auto b = make_backend("netns", options_);
+    const auto a = vm("q", 1);
+    b->start(a);
+    ::close(b->take_progress_fd(a));
+    ASSERT_TRUE(log_has("start "));
+    const pid_t pid = pids_in_log().at(0);
+    for (int i = 0; i < 300 && !zombie_or_gone(pid); ++i) std::this_thread::sleep_for(10ms);
+    const auto st = b->status(a);
+    EXPECT_EQ(st.power, vm_power::stopped);
+    EXPECT_EQ(st.failure, fake_.filename().string() +
+                              " exited with 3 (CMD could not start or did not listen in time)");
+    EXPECT_EQ(b->status(a).failure, "") << "told once";
 }
 
 TEST_F(netns_lifecycle, start_failures) {

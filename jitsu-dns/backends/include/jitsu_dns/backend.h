@@ -25,6 +25,9 @@ enum class vm_power { stopped, running, suspended };
 struct vm_status {
     vm_power power = vm_power::stopped;
     std::optional<std::uint32_t> domid;  // set while running or suspended
+    // Stopped: why, when the backend knows the VM ended by failing (an exit code, a
+    // crash); empty otherwise.
+    std::string failure;
 };
 
 class backend {
@@ -42,6 +45,16 @@ class backend {
     // What the backend sees now: used to reconcile at start (adopt VMs booted by an
     // earlier jitsu-dns) and to notice VMs that died.
     virtual vm_status status(const vm_spec& vm) = 0;
+
+    // How the booter follows a boot without blocking. Right after a start() that launched
+    // the VM, this hands over (the caller then owns it) a descriptor on which the VM
+    // reports its boot, one line each: `started` (launched: set up, on its way), `ready`
+    // (up), `failed: WHY`; its EOF means that the VM has ended. -1: the backend has none
+    // (the booter then polls status() while the VM boots).
+    virtual int take_progress_fd(const vm_spec& /*vm*/) { return -1; }
+    // After that descriptor's EOF: waits (bounded) until the VM has ended, forgets it,
+    // and says why if the backend knows ("" otherwise).
+    virtual std::string ended(const vm_spec& /*vm*/) { return {}; }
 };
 
 }  // namespace jitsu::dns

@@ -3,10 +3,13 @@
 // the VM's bridge + the spec's cmd=, see guest/README.md).
 //
 //   start    spawns `jitsu-netvm --name N --bridge NIC --ip IP/PREFIX --mac MAC
-//            [--gateway G] --boot-delay S --domid D [--ready-key KEY] -- CMD...`
-//            (posix_spawn: own process group, default signal dispositions, empty signal
-//            mask, only stdin/stdout/stderr inherited, stdin from /dev/null). D is the
-//            lowest integer >= 1 not used by another running jitsu-netvm.
+//            [--gateway G] --boot-delay S --domid D [--ready-key KEY] --ready-fd 3 --
+//            CMD...` (posix_spawn: own process group, default signal dispositions, empty
+//            signal mask, stdin from /dev/null, stdout/stderr inherited, fd 3 the write
+//            end of a pipe, nothing else). D is the lowest integer >= 1 not used by
+//            another running jitsu-netvm. The pipe's read end is the progress descriptor
+//            (take_progress_fd): jitsu-netvm writes started / ready / failed: WHY, and its
+//            EOF tells that jitsu-netvm has exited (ended() reaps it and says how).
 //   status   running while a jitsu-netvm with `--name N` runs (found by scanning /proc and
 //            checking its command line, so a VM started by an earlier jitsu-dns is adopted
 //            with the domid on its command line); suspended after stop(suspend), or when
@@ -38,11 +41,12 @@ namespace jitsu::dns {
 // jitsu-netvm accepts names of at most this many characters (its veth is named from it).
 constexpr std::size_t netvm_max_name_length = 32;
 
-// The argument vector for one VM (argv[0] = `netvm`). Throws backend_error naming the VM
-// when the spec lacks what the netns backend needs (nic=, cmd=) or has a name jitsu-netvm
-// refuses.
+// The argument vector for one VM (argv[0] = `netvm`; `--ready-fd N` when `ready_fd` is
+// set). Throws backend_error naming the VM when the spec lacks what the netns backend
+// needs (nic=, cmd=) or has a name jitsu-netvm refuses.
 std::vector<std::string> netvm_argv(const vm_spec& vm, std::uint32_t domid,
-                                    const std::string& netvm, const backend_options& options);
+                                    const std::string& netvm, const backend_options& options,
+                                    std::optional<int> ready_fd = std::nullopt);
 
 // The lowest domid >= 1 not in `used`.
 std::uint32_t lowest_free_domid(const std::set<std::uint32_t>& used);

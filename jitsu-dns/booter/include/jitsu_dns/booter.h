@@ -15,7 +15,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "jitsu_dns/backend.h"
@@ -41,8 +44,26 @@ struct booter_options {
     std::chrono::milliseconds status_poll{1000};
     // last_request reaches the tree at most this often per VM.
     std::chrono::milliseconds last_request_flush{1000};
-    // After a failed boot, queries get SERVFAIL at once for this long.
+    // After a failed boot, queries get SERVFAIL at once for retry_backoff, doubled with
+    // each consecutive failure up to retry_backoff_max; a boot that comes up resets it.
     std::chrono::milliseconds retry_backoff{1000};
+    std::chrono::milliseconds retry_backoff_max{60000};
+    // A VM whose backend reports progress must say `ready` within its boot_delay plus
+    // this; otherwise it is stopped and the boot failed.
+    std::chrono::milliseconds boot_timeout{30000};
+    // A backend without progress: a VM that ends within boot_grace after its answers went
+    // out failed to boot (not a death); until then its status is polled every boot_poll.
+    std::chrono::milliseconds boot_grace{10000};
+    std::chrono::milliseconds boot_poll{200};
+    // --max-booting: VMs booting at once (0: no limit). A query for a stopped VM beyond
+    // it queues the VM (its answers held like a booting VM's) while fewer than
+    // 4 x max_booting VMs are queued, else SERVFAIL; a queued VM that gets no slot within
+    // boot_queue_wait has its held queries answered SERVFAIL.
+    std::size_t max_booting = 8;
+    std::chrono::milliseconds boot_queue_wait{5000};
+    // --max-running: VMs queued, booting, running, resuming or being stopped (0: no
+    // limit). A query that would boot or resume one more gets SERVFAIL.
+    std::size_t max_running = 64;
     // wait_for_key / wait_for_port without a timeout in the spec waits this long.
     std::chrono::milliseconds default_wait_timeout{10000};
     // wait_for_port's probes (the total is the VM's wait timeout).
@@ -56,6 +77,14 @@ struct booter_stats {
     // wait_for_port: probe loops run (one per boot, however many queries wait), connects
     // they started (counted when a loop ends). Their timeouts count in wait_timeouts.
     std::uint64_t port_waits = 0, port_probes = 0;
+    // Boots that failed after the backend had started the VM (it ended or never came up;
+    // included in boot_failures), of which readiness timeouts; queries answered SERVFAIL
+    // during a back-off.
+    std::uint64_t boots_ended_early = 0, boot_timeouts = 0, backoff_refusals = 0;
+    // The limits: VMs queued for a boot slot, boots refused by --max-booting (queue full
+    // or queue wait over) and by --max-running; the most VMs booting at once.
+    std::uint64_t boots_queued = 0, boots_refused_booting = 0, boots_refused_running = 0,
+                  max_booting_seen = 0;
 };
 
 class booter final : public vm_gate {
@@ -86,6 +115,9 @@ class booter final : public vm_gate {
     vm_phase phase(std::size_t vm) const { return vms_.at(vm).phase; }
     const vm_runtime& runtime(std::size_t vm) const { return vms_.at(vm); }
     const booter_stats& stats() const { return stats_; }
+    // VMs holding a boot slot now, VMs waiting for one.
+    std::size_t booting_now() const { return booting_now_; }
+    std::size_t queued_now() const { return boot_queue_.size(); }
     std::size_t size() const { return vms_.size(); }
 
   private:
@@ -108,6 +140,23 @@ class booter final : public vm_gate {
     void start_port_wait(std::size_t vm, std::uint64_t epoch);
     std::chrono::milliseconds wait_timeout(const vm_spec& spec) const;
     void boot_failed(std::size_t vm, std::string error);
+    // The error, the failure count and the back-off of a failed boot (or resume).
+    void record_failure(std::size_t vm, std::string error);
+    // Following a boot the backend started (booter_boot_watch.cpp).
+    void watch_boot(std::size_t vm, int progress_fd);
+    void on_progress(std::size_t vm, std::uint64_t boot_id, std::optional<std::string> line);
+    boost::asio::awaitable<void> on_vm_ended(std::size_t vm, std::uint64_t boot_id);
+    void launched(std::size_t vm);
+    void confirm(std::size_t vm, const char* how);
+    void on_ready_timeout(std::size_t vm, std::uint64_t boot_id);
+    void stop_watching(std::size_t vm);
+    // The limits (booter_limits.cpp).
+    verdict request_boot(std::size_t vm);
+    std::size_t active_count() const;
+    void free_boot_slot(std::size_t vm);
+    void start_queued();
+    void expire_queue(steady_time now);
+    void confirm_quiet_boots(steady_time now);
     void became_stopped(std::size_t vm);
     // use_synjitsu: /synjitsu/booting/<ip> handling.
     void watch_until_managed(std::size_t vm);
@@ -116,6 +165,9 @@ class booter final : public vm_gate {
     void check_idle(steady_time now);
     void flush_last_requests(steady_time now);
     boost::asio::awaitable<void> poll_status();
+    // How often poll_status should run now: boot_poll while a VM without progress is
+    // unconfirmed, else status_poll.
+    std::chrono::milliseconds poll_interval() const;
 
     boost::asio::any_io_executor loop_;
     const std::vector<vm_spec>& catalog_;
@@ -127,6 +179,12 @@ class booter final : public vm_gate {
     std::vector<std::shared_ptr<pending_signal>> mode_wait_;
     std::vector<std::shared_ptr<pending_signal>> managed_watch_;
     std::vector<std::unique_ptr<boost::asio::steady_timer>> delay_timer_;
+    // Per VM: the progress reader and the readiness timer of the boot under way.
+    std::vector<std::shared_ptr<pending_signal>> progress_;
+    std::vector<std::unique_ptr<boost::asio::steady_timer>> ready_timer_;
+    // VMs waiting for a boot slot, oldest first; VMs holding one.
+    std::deque<std::size_t> boot_queue_;
+    std::size_t booting_now_ = 0;
     state_tree tree_;
     backend_worker worker_;
     std::unique_ptr<idle_stopper> idle_;

@@ -1,7 +1,8 @@
 #pragma once
 // The booter's clock: one periodic timer that finds idle VMs (no query for 2xTTL),
 // writes coalesced last_request times, and asks the backend whether running VMs are
-// still alive. Decisions are the booter's; this only says when.
+// still alive (more often while a boot is unconfirmed). Decisions are the booter's; this only says
+// when.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -31,7 +32,7 @@ class idle_stopper {
 
     booter& owner_;
     boost::asio::steady_timer timer_;
-    steady_time next_flush_{}, next_poll_{};
+    steady_time next_flush_{}, last_poll_{};
     bool running_ = false;
 };
 

@@ -38,6 +38,8 @@ struct daemon_options {
     std::vector<std::string> allow_forward;        // --allow-forward CIDR (repeatable)
     double wait_timeout_s = 5.0;                   // --wait-timeout
     bool stop_on_exit = false;                     // --stop-on-exit
+    unsigned max_booting = 8;                      // --max-booting (0: no limit)
+    unsigned max_running = 64;                     // --max-running (0: no limit)
     std::string xenstore_path;                     // --xenstore
     std::string netvm_path;                        // --netvm
     std::string bridge_netns;                      // --bridge-netns
