@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/log.h"
+#include "common/log_options.h"
 #include "common/syn_queue.h"
 #include "guest/netvm.h"
 
@@ -88,6 +89,8 @@ int main(int argc, char** argv) {
     app.add_option("--stop-timeout", stop_timeout, "seconds between SIGTERM and SIGKILL for CMD")
         ->capture_default_str();
     app.add_flag("-v,--verbose", verbosity, "more logging (repeat for more)");
+    jitsu::log_format log_format = jitsu::default_log_format();
+    jitsu::add_log_format_option(app, log_format);
     app.add_option("CMD", config.command, "the server to run (after --)")->required();
     try {
         app.parse(argc, argv);
@@ -161,6 +164,6 @@ int main(int argc, char** argv) {
     }
 
     ::signal(SIGPIPE, SIG_IGN);
-    jitsu::init_logging("jitsu-netvm", verbosity);
+    jitsu::init_logging("jitsu-netvm", verbosity, log_format);
     return static_cast<int>(jitsu::guest::run_netvm(config));
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log.h"
 #include "jitsu_dns/vm_spec.h"
 
 namespace jitsu::dns {
@@ -43,6 +44,7 @@ struct daemon_options {
     std::string bridge_netns;                      // --bridge-netns
     std::string resolv_conf = "/etc/resolv.conf";  // --resolv-conf (tests)
     int verbosity = 0;                             // -v / -q
+    log_format log = default_log_format();         // --log-format
     std::vector<std::string> specs;                // VMSPEC...
 };
 
