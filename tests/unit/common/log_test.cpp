@@ -7,6 +7,9 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
+
+#include "common/log_options.h"
 
 namespace jitsu {
 namespace {
@@ -95,6 +98,23 @@ TEST(common_log, json_lines_have_ts_level_program_pid_msg) {
     init_logging("jitsu-test", 0);
     EXPECT_STREQ(std::getenv(log_format_env), "text");
     ::unsetenv(log_format_env);
+}
+
+TEST(common_log, log_format_option_parses_text_and_json_only) {
+    const auto parse = [](std::vector<std::string> args) {
+        CLI::App app{"test", "test"};
+        log_format format = log_format::text;
+        add_log_format_option(app, format);
+        std::vector<const char*> argv{"test"};
+        for (const auto& a : args) argv.push_back(a.c_str());
+        app.parse(static_cast<int>(argv.size()), argv.data());
+        return format;
+    };
+    EXPECT_EQ(parse({}), log_format::text);
+    EXPECT_EQ(parse({"--log-format", "json"}), log_format::json);
+    EXPECT_EQ(parse({"--log-format=text"}), log_format::text);
+    EXPECT_THROW(parse({"--log-format", "yaml"}), CLI::ValidationError);
+    EXPECT_THROW(parse({"--log-format"}), CLI::ParseError);
 }
 
 }  // namespace
