@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
         std::fputs(parsed.message.c_str(), parsed.exit_code == exit_ok ? stdout : stderr);
         return parsed.exit_code;
     }
-    jitsu::init_logging("jitsu-dns", parsed.options->verbosity);
+    jitsu::init_logging("jitsu-dns", parsed.options->verbosity, parsed.options->log);
     try {
         return run_daemon(*parsed.options);
     } catch (const std::exception& e) {

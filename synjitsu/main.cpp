@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
         return parsed.exit_code;
     }
     const config& cfg = *parsed.cfg;
-    jitsu::init_logging("synjitsu", cfg.verbosity);
+    jitsu::init_logging("synjitsu", cfg.verbosity, cfg.log);
     try {
         return cfg.offline() ? run_offline(cfg, std::cout) : run_live(cfg);
     } catch (const std::exception& e) {

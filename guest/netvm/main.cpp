@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/log.h"
+#include "common/log_options.h"
 #include "common/syn_queue.h"
 #include "guest/netvm.h"
 
@@ -91,6 +92,8 @@ int main(int argc, char** argv) {
     app.add_option("--ready-fd", config.ready_fd,
                    "descriptor for progress lines: started, ready, failed: WHY (EOF: exited)");
     app.add_flag("-v,--verbose", verbosity, "more logging (repeat for more)");
+    jitsu::log_format log_format = jitsu::default_log_format();
+    jitsu::add_log_format_option(app, log_format);
     app.add_option("CMD", config.command, "the server to run (after --)")->required();
     try {
         app.parse(argc, argv);
@@ -172,6 +175,6 @@ int main(int argc, char** argv) {
         }
     }
     ::signal(SIGPIPE, SIG_IGN);
-    jitsu::init_logging("jitsu-netvm", verbosity);
+    jitsu::init_logging("jitsu-netvm", verbosity, log_format);
     return static_cast<int>(jitsu::guest::run_netvm(config));
 }

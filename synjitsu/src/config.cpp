@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/log_options.h"
+
 namespace jitsu::synjitsu {
 
 booting_spec parse_booting(std::string_view text) {
@@ -85,6 +87,7 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
     int quiet = 0;
     app.add_flag("-v,--verbose", cfg.verbosity, "More logging (repeat for trace)");
     app.add_flag("-q,--quiet", quiet, "Warnings and errors only");
+    add_log_format_option(app, cfg.log);
 
     parse_outcome out;
     try {

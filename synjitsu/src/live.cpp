@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "common/format.h"
+#include "common/service_notify.h"
 #include "synjitsu/engine.h"
 #include "synjitsu/netlink.h"
 #include "synjitsu/pcap_live.h"
@@ -114,6 +115,7 @@ class live_runner {
         arm_announcements();
         spdlog::info("synjitsu on {}: {} booting VM(s) from the command line, watching {}",
                      cfg_.interface, cfg_.booting.size(), booting_dir);
+        notify_ready("capturing on " + cfg_.interface);
         io_.run();
         spdlog::info("counters at exit:\n{}", format_metrics_text(metrics_));
         write_metrics();
@@ -253,6 +255,7 @@ class live_runner {
         if (stopping_) return;
         stopping_ = true;
         exit_code_ = code;
+        notify_stopping();
         port_->stop();
         syn_port_->stop();
         announce_timer_.cancel();

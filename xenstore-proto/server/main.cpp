@@ -2,9 +2,8 @@
 #include <cstdio>
 #include <exception>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
+#include "common/log.h"
+#include "common/service_notify.h"
 #include "xenstored/options.h"
 #include "xenstored/server.h"
 
@@ -14,16 +13,17 @@ int main(int argc, char** argv) {
         std::fputs(parsed.message.c_str(), parsed.to_stderr ? stderr : stdout);
         return parsed.exit_code;
     }
-    auto logger = spdlog::stderr_color_mt("jitsu-xenstored");
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %n %l: %v");
-    spdlog::set_default_logger(logger);
-    spdlog::set_level(parsed.config->verbose ? spdlog::level::debug : spdlog::level::info);
+    jitsu::init_logging("jitsu-xenstored", parsed.config->verbose ? 1 : 0, parsed.log);
 
     try {
         jitsu::xenstored::server s(std::move(*parsed.config));
         s.start();
-        return s.run();
+        jitsu::notify_ready("listening");
+        const int rc = s.run();
+        jitsu::notify_stopping();
+        return rc;
     } catch (const std::exception& e) {
+        jitsu::notify_stopping();
         std::fprintf(stderr, "jitsu-xenstored: %s\n", e.what());
         return 1;
     }

@@ -1,5 +1,6 @@
 #include "jitsu_dns/daemon.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -12,6 +13,7 @@
 #include <exception>
 #include <optional>
 
+#include "common/service_notify.h"
 #include "jitsu_dns/authority_from_catalog.h"
 #include "jitsu_dns/backends.h"
 #include "jitsu_dns/booter.h"
@@ -231,6 +233,7 @@ int run_daemon(const daemon_options& o) {
         }
         spdlog::info("forwarding for clients in {} (others: REFUSED; --allow-forward)", who);
     }
+    notify_ready(fmt::format("serving {} VM(s) on {} port {}", catalog.size(), o.bind, o.listen));
 
     // --- until SIGTERM / SIGINT ---
     asio::signal_set signals(io, SIGTERM, SIGINT);
@@ -239,6 +242,7 @@ int run_daemon(const daemon_options& o) {
         if (ec) return;
         spdlog::info("signal {}: shutting down{}", signo,
                      o.stop_on_exit ? ", stopping every VM" : ", VMs left running");
+        notify_stopping();
         dns->stop();
         asio::co_spawn(
             io,

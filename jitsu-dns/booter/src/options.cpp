@@ -7,6 +7,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "common/log_options.h"
 #include "jitsu_dns/catalog.h"
 #include "xenstore/client.h"
 
@@ -140,6 +141,7 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
     int quiet = 0;
     app.add_flag("-v,--verbose", o.verbosity, "More logging (repeat for trace)");
     app.add_flag("-q,--quiet", quiet, "Warnings and errors only");
+    add_log_format_option(app, o.log);
     app.add_option("VMSPEC", o.specs, "VMs: key=value,... (see above)");
 
     parse_outcome out;

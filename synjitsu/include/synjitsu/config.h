@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/ip_address.h"
+#include "common/log.h"
 #include "common/mac_address.h"
 #include "synjitsu/host_replay.h"
 #include "synjitsu/syn_queue_writer.h"
@@ -48,6 +49,7 @@ struct config {
     std::string metrics_file;
     // -v count: 0 info, 1 debug, 2 trace; -q: warnings only.
     int verbosity = 0;
+    log_format log = default_log_format();  // --log-format
 
     bool offline() const { return !pcap_in.empty(); }
 };

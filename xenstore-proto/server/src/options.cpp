@@ -6,6 +6,8 @@
 #include <charconv>
 #include <vector>
 
+#include "common/log_options.h"
+
 namespace jitsu::xenstored {
 
 namespace {
@@ -42,6 +44,7 @@ parsed_options parse_options(int argc, const char* const* argv) {
     std::vector<std::string> domain_sockets;
     std::vector<std::string> quota_settings;
     quota_config& q = cfg.quotas;
+    log_format log = default_log_format();
 
     CLI::App app{description, "jitsu-xenstored"};
     app.get_formatter()->column_width(34);
@@ -60,6 +63,7 @@ parsed_options parse_options(int argc, const char* const* argv) {
     app.add_option("--pid-file", cfg.pid_file, "Write the server's pid to FILE once listening")
         ->type_name("FILE");
     app.add_flag("-v,--verbose", cfg.verbose, "Log every request (debug level)");
+    add_log_format_option(app, log);
 
     const std::string quotas = "Quotas (xenstored's defaults)";
     app.add_option("-E,--entry-nb", q.nodes_per_domain, "Nodes an unprivileged domain may own")
@@ -157,6 +161,7 @@ parsed_options parse_options(int argc, const char* const* argv) {
     }
     if (q.path_max > 2048) q.path_max = 2048;
     out.config = std::move(cfg);
+    out.log = log;
     return out;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log.h"
 #include "jitsu_dns/vm_spec.h"
 
 namespace jitsu::dns {
@@ -48,6 +49,7 @@ struct daemon_options {
     double tcp_idle_timeout_s = 10.0;              // --tcp-idle-timeout
     std::string resolv_conf = "/etc/resolv.conf";  // --resolv-conf (tests)
     int verbosity = 0;                             // -v / -q
+    log_format log = default_log_format();         // --log-format
     std::vector<std::string> specs;                // VMSPEC...
 };
 

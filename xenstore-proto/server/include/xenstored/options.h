@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "common/log.h"
 #include "xenstored/server.h"
 
 namespace jitsu::xenstored {
@@ -13,6 +14,7 @@ struct parsed_options {
     int exit_code = 0;                    // otherwise: exit with this...
     std::string message;                  // ...after printing this
     bool to_stderr = false;
+    log_format log = default_log_format();  // --log-format
 };
 
 // Bad flags give exit code 2 and a one-line message; --help gives 0 and the help.
