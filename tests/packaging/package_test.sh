@@ -6,12 +6,20 @@
 # fails), `man -l` on every page (groff warnings fail) and every long option of each
 # program's --help present in its page. The root is left for installed_daemons_test.sh
 # (ctest fixture jitsu_packages) under $PKG_WORK.
-# Usage: package_test.sh BUILD_DIR PKG_WORK
+# Usage: package_test.sh BUILD_DIR PKG_WORK INSTALL_PREFIX
 set -u
 BUILD=${1:?build directory}
 PKG_WORK=${2:?work directory}
+PREFIX=${3:?CMAKE_INSTALL_PREFIX of the build}
 CHECK_TAG=package
 . "$(dirname "$(readlink -f "$0")")/../support/checks.sh"
+
+# The packages (and the paths inside their units) follow the build's install prefix; a
+# Debian package installs under /usr.
+if [ "$PREFIX" != /usr ]; then
+    fail "this build installs under $PREFIX; packages need -DCMAKE_INSTALL_PREFIX=/usr (scripts/test sets it)"
+    exit 1
+fi
 
 rm -rf "$PKG_WORK"
 mkdir -p "$PKG_WORK/debs" "$PKG_WORK/root"
