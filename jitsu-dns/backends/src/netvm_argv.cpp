@@ -31,6 +31,10 @@ std::vector<std::string> netvm_argv(const vm_spec& vm, std::uint32_t domid,
     if (vm.nic.empty()) fail("nic= (the bridge to attach the VM to) is required");
     if (vm.cmd.find_first_not_of(' ') == std::string::npos)
         fail("cmd= (the server to run) is required");
+    // jitsu-netvm gives the VM one address: with both, the AAAA answer would name an
+    // address nothing answers on. Refused (SERVFAIL and an error node) instead.
+    if (vm.ip && vm.ip6)
+        fail("a VM has one address on this backend: give ip= or ip6=, not both");
     if (vm.name.size() > netvm_max_name_length) {
         fail(fmt::format("name= may have at most {} characters for jitsu-netvm",
                          netvm_max_name_length));

@@ -107,6 +107,9 @@ TEST(jitsu_dns_netns, argv_errors_name_the_vm) {
               "VM www: netns backend: nic= (the bridge to attach the VM to) is required");
     EXPECT_EQ(error_of(spec("name=www,dns=w.example,ip=10.0.0.1,nic=br0")),
               "VM www: netns backend: cmd= (the server to run) is required");
+    EXPECT_EQ(error_of(spec("name=www,dns=w.example,ip=10.0.0.1,ip6=fd00::1,nic=br0,cmd=srv")),
+              "VM www: netns backend: a VM has one address on this backend: give ip= or ip6=, "
+              "not both");
     const std::string long_name(33, 'n');
     EXPECT_EQ(error_of(spec("name=" + long_name + ",dns=w.example,ip=10.0.0.1,nic=br0,cmd=srv")),
               "VM " + long_name +
