@@ -52,7 +52,9 @@ struct args {
 };
 
 [[noreturn]] void usage(const char* why) {
-    std::fprintf(stderr, "synjitsu_flood: %s\n(see the comment at the top of bench/synjitsu_flood.cpp)\n", why);
+    std::fprintf(stderr,
+                 "synjitsu_flood: %s\n(see the comment at the top of bench/synjitsu_flood.cpp)\n",
+                 why);
     std::exit(2);
 }
 
@@ -62,17 +64,28 @@ args parse(int argc, char** argv) {
     a.mode = argv[1];
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string k = argv[i], v = argv[i + 1];
-        if (k == "--interface") a.interface = v;
-        else if (k == "--src-mac") a.src_mac = mac_address::parse_or_throw(v);
-        else if (k == "--dst-mac") a.dst_mac = mac_address::parse_or_throw(v);
-        else if (k == "--dst-ip") a.dst_ip = ip_address::parse_or_throw(v);
-        else if (k == "--src-ip") a.src_ip = ip_address::parse_or_throw(v);
-        else if (k == "--target") a.target = ip_address::parse_or_throw(v);
-        else if (k == "--seconds") a.seconds = std::stod(v);
-        else if (k == "--sources") a.sources = static_cast<unsigned>(std::stoul(v));
-        else if (k == "--sport") a.sport = static_cast<unsigned>(std::stoul(v));
-        else if (k == "--offset") a.offset = static_cast<unsigned>(std::stoul(v) % 4096);
-        else usage(("unknown option " + k).c_str());
+        if (k == "--interface")
+            a.interface = v;
+        else if (k == "--src-mac")
+            a.src_mac = mac_address::parse_or_throw(v);
+        else if (k == "--dst-mac")
+            a.dst_mac = mac_address::parse_or_throw(v);
+        else if (k == "--dst-ip")
+            a.dst_ip = ip_address::parse_or_throw(v);
+        else if (k == "--src-ip")
+            a.src_ip = ip_address::parse_or_throw(v);
+        else if (k == "--target")
+            a.target = ip_address::parse_or_throw(v);
+        else if (k == "--seconds")
+            a.seconds = std::stod(v);
+        else if (k == "--sources")
+            a.sources = static_cast<unsigned>(std::stoul(v));
+        else if (k == "--sport")
+            a.sport = static_cast<unsigned>(std::stoul(v));
+        else if (k == "--offset")
+            a.offset = static_cast<unsigned>(std::stoul(v) % 4096);
+        else
+            usage(("unknown option " + k).c_str());
     }
     if (a.interface.empty()) usage("--interface required");
     a.seconds = std::clamp(a.seconds, 0.1, 120.0);
@@ -104,9 +117,9 @@ int flood(const args& a) {
     std::vector<std::array<std::uint8_t, 128>> frames(ring);
     std::vector<iovec> iov(ring);
     std::vector<mmsghdr> msgs(ring);
-    const auto options = std::array{packet::tcp_option::make_mss(1460),
-                                    packet::tcp_option::make_sack_permitted(),
-                                    packet::tcp_option::make_window_scale(7)};
+    const auto options =
+        std::array{packet::tcp_option::make_mss(1460), packet::tcp_option::make_sack_permitted(),
+                   packet::tcp_option::make_window_scale(7)};
     for (std::size_t i = 0; i < ring; ++i) {
         packet::ip_header_fields ip;
         const std::size_t tuple = (i + a.offset) % ring;
@@ -137,8 +150,8 @@ int flood(const args& a) {
         next = (next + batch) % ring;
     }
     const double secs = std::chrono::duration<double>(clk::now() - start).count();
-    std::printf("offered %llu frames in %.2f s = %.0f/s\n",
-                static_cast<unsigned long long>(sent), secs, static_cast<double>(sent) / secs);
+    std::printf("offered %llu frames in %.2f s = %.0f/s\n", static_cast<unsigned long long>(sent),
+                secs, static_cast<double>(sent) / secs);
     ::close(fd);
     return 0;
 }
@@ -179,17 +192,20 @@ int probe(const args& a) {
         bool answered = false;
         while (!answered) {
             const auto waited = clk::now() - t0;
-            const int left = 100 - static_cast<int>(
-                                       std::chrono::duration_cast<std::chrono::milliseconds>(waited).count());
+            const int left =
+                100 - static_cast<int>(
+                          std::chrono::duration_cast<std::chrono::milliseconds>(waited).count());
             if (left <= 0) break;
             pollfd p{fd, POLLIN, 0};
             if (::poll(&p, 1, left) <= 0) break;
             const ssize_t got = ::recv(fd, buf.data(), buf.size(), 0);
             if (got <= 0) continue;
-            const auto f = packet::parse_frame(std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(got)));
+            const auto f = packet::parse_frame(
+                std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(got)));
             if (f && f->arp && f->arp->is_reply() && f->arp->sender_ip() == a.target.v4() &&
                 f->arp->target_mac() == a.src_mac) {
-                lat_us.push_back(std::chrono::duration<double, std::micro>(clk::now() - t0).count());
+                lat_us.push_back(
+                    std::chrono::duration<double, std::micro>(clk::now() - t0).count());
                 answered = true;
             }
         }
@@ -197,18 +213,24 @@ int probe(const args& a) {
         const auto next = t0 + std::chrono::milliseconds(10);
         while (clk::now() < next) {
             pollfd p{fd, POLLIN, 0};
-            const int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(next - clk::now()).count());
+            const int ms = static_cast<int>(
+                std::chrono::duration_cast<std::chrono::milliseconds>(next - clk::now()).count());
             if (::poll(&p, 1, std::max(ms, 0)) > 0) (void)::recv(fd, buf.data(), buf.size(), 0);
         }
     }
     std::sort(lat_us.begin(), lat_us.end());
     auto pct = [&](double q) {
-        return lat_us.empty() ? 0.0 : lat_us[std::min(lat_us.size() - 1, static_cast<std::size_t>(q * static_cast<double>(lat_us.size())))];
+        return lat_us.empty()
+                   ? 0.0
+                   : lat_us[std::min(
+                         lat_us.size() - 1,
+                         static_cast<std::size_t>(q * static_cast<double>(lat_us.size())))];
     };
-    std::printf("arp probes %llu answered %zu unanswered %llu median_us %.0f p99_us %.0f max_us %.0f\n",
-                static_cast<unsigned long long>(probes), lat_us.size(),
-                static_cast<unsigned long long>(lost), pct(0.5), pct(0.99),
-                lat_us.empty() ? 0.0 : lat_us.back());
+    std::printf(
+        "arp probes %llu answered %zu unanswered %llu median_us %.0f p99_us %.0f max_us %.0f\n",
+        static_cast<unsigned long long>(probes), lat_us.size(),
+        static_cast<unsigned long long>(lost), pct(0.5), pct(0.99),
+        lat_us.empty() ? 0.0 : lat_us.back());
     ::close(fd);
     return 0;
 }

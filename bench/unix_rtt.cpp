@@ -81,13 +81,16 @@ long parse_arg(int argc, char** argv, std::string_view name, long fallback) {
 int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
-            std::puts("usage: unix_rtt [--iterations N] [--request-bytes B] [--reply-bytes B] [--split 0|1]\n"
-                      "prints the mean AF_UNIX request/response round trip in ns");
+            std::puts(
+                "usage: unix_rtt [--iterations N] [--request-bytes B] [--reply-bytes B] [--split "
+                "0|1]\n"
+                "prints the mean AF_UNIX request/response round trip in ns");
             return 0;
         }
     }
     const long iterations = parse_arg(argc, argv, "--iterations", 100000);
-    const auto request_bytes = static_cast<std::size_t>(parse_arg(argc, argv, "--request-bytes", 24));
+    const auto request_bytes =
+        static_cast<std::size_t>(parse_arg(argc, argv, "--request-bytes", 24));
     const auto reply_bytes = static_cast<std::size_t>(parse_arg(argc, argv, "--reply-bytes", 1));
     const bool split = parse_arg(argc, argv, "--split", 0) != 0;
     if (iterations == 0 || request_bytes > 65536 || reply_bytes > 65536) {
@@ -137,7 +140,8 @@ int main(int argc, char** argv) {
         }
     }
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                  std::chrono::steady_clock::now() - start).count();
+                  std::chrono::steady_clock::now() - start)
+                  .count();
     ::close(fds[0]);
     ::waitpid(pid, nullptr, 0);
     std::printf("%lld\n", static_cast<long long>(ns / iterations));

@@ -1,8 +1,8 @@
 #include "common/booting_value.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "common/syn_queue.h"
 
@@ -41,8 +41,10 @@ bool is_key_char(char c) {
 
 const char* to_string(replay_mode mode) {
     switch (mode) {
-        case replay_mode::guest: return "guest";
-        case replay_mode::host: return "host";
+        case replay_mode::guest:
+            return "guest";
+        case replay_mode::host:
+            return "host";
     }
     return "?";
 }

@@ -8,9 +8,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <system_error>
 #include <thread>
-#include <string_view>
 #include <utility>
 
 extern char** environ;
@@ -59,7 +59,6 @@ int child_main(void* arg) {
     ::_exit(127);
 }
 
-
 }  // namespace
 
 // argv[0] as execvp would find it (resolved before the fork: the child must not allocate).
@@ -97,8 +96,8 @@ child_process child_process::spawn(const std::vector<std::string>& argv, int net
     // exec'd or failed (so `shared` tells which).
     constexpr std::size_t stack_size = 64 * 1024;
     std::vector<unsigned char> stack(stack_size);
-    const pid_t pid = ::clone(child_main, stack.data() + stack.size(),
-                              CLONE_VM | CLONE_VFORK | SIGCHLD, &shared);
+    const pid_t pid =
+        ::clone(child_main, stack.data() + stack.size(), CLONE_VM | CLONE_VFORK | SIGCHLD, &shared);
     if (pid < 0) throw std::system_error(errno, std::generic_category(), "clone");
     ::setpgid(pid, pid);  // also here, so the group exists before we signal it
     if (shared.step != nullptr) {
@@ -109,7 +108,8 @@ child_process child_process::spawn(const std::vector<std::string>& argv, int net
     return child_process(pid);
 }
 
-child_process::child_process(child_process&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
+child_process::child_process(child_process&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)) {}
 
 child_process& child_process::operator=(child_process&& other) noexcept {
     if (this != &other) {
@@ -176,7 +176,8 @@ std::string describe_wait_status(int status) {
     if (WIFSIGNALED(status)) {
         const int sig = WTERMSIG(status);
         const char* name = ::strsignal(sig);
-        return "killed by signal " + std::to_string(sig) + (name ? std::string(" (") + name + ")" : "");
+        return "killed by signal " + std::to_string(sig) +
+               (name ? std::string(" (") + name + ")" : "");
     }
     return "status " + std::to_string(status);
 }

@@ -47,13 +47,20 @@ parse_result bad(std::string why) {
 
 const char* reason_of(int status) {
     switch (status) {
-        case 200: return "OK";
-        case 400: return "Bad Request";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 431: return "Request Header Fields Too Large";
-        case 503: return "Service Unavailable";
-        default: return "Unknown";
+        case 200:
+            return "OK";
+        case 400:
+            return "Bad Request";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 503:
+            return "Service Unavailable";
+        default:
+            return "Unknown";
     }
 }
 
@@ -90,9 +97,8 @@ parse_result parse_http_request(std::string_view data, std::size_t max_head) {
     if (method.empty() || !std::all_of(method.begin(), method.end(), is_token_char)) {
         return bad("bad method");
     }
-    if (target.empty() || std::any_of(target.begin(), target.end(), [](char c) {
-            return c <= ' ' || c == 0x7f;
-        })) {
+    if (target.empty() ||
+        std::any_of(target.begin(), target.end(), [](char c) { return c <= ' ' || c == 0x7f; })) {
         return bad("bad target");
     }
     if (version.size() != 8 || version.substr(0, 7) != "HTTP/1." || version[7] < '0' ||

@@ -143,7 +143,8 @@ int run_httpd(const httpd_config& config) {
     try {
         acceptor = open_acceptor(io, config);
     } catch (const std::exception& e) {
-        std::cerr << "jitsu-httpd: cannot listen on port " << config.port << ": " << e.what() << "\n";
+        std::cerr << "jitsu-httpd: cannot listen on port " << config.port << ": " << e.what()
+                  << "\n";
         return 1;
     }
     server_state state{config};

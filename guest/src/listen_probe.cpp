@@ -39,7 +39,8 @@ std::error_code dump(int fd, std::uint32_t seq, std::uint8_t family, OnPort&& on
     req.request.idiag_states = 1U << TCP_LISTEN;
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
-    if (::sendto(fd, &req, sizeof(req), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) < 0) {
+    if (::sendto(fd, &req, sizeof(req), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) <
+        0) {
         return last_error();
     }
     alignas(nlmsghdr) std::array<char, 16384> buf;
@@ -50,7 +51,8 @@ std::error_code dump(int fd, std::uint32_t seq, std::uint8_t family, OnPort&& on
             return last_error();
         }
         auto left = static_cast<int>(n);
-        for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, left);
+             h = NLMSG_NEXT(h, left)) {
             if (h->nlmsg_seq != seq) continue;
             if (h->nlmsg_type == NLMSG_DONE) return {};
             if (h->nlmsg_type == NLMSG_ERROR) {
@@ -60,7 +62,8 @@ std::error_code dump(int fd, std::uint32_t seq, std::uint8_t family, OnPort&& on
                 }
                 return {err.error != 0 ? -err.error : EPROTO, std::generic_category()};
             }
-            if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) {
+            if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+                h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) {
                 continue;
             }
             inet_diag_msg msg{};

@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <utility>
 
-
 namespace jitsu::guest {
 
 packet_socket::packet_socket() {

@@ -14,9 +14,10 @@ namespace xs = jitsu::xenstore;
 namespace {
 
 constexpr std::array<std::string_view, 10> record_fields = {
-    syn_key::tx_wnd, syn_key::sequence, syn_key::options, syn_key::tx_isn,
-    syn_key::rx_wnd, syn_key::rx_wnd_scaleoffer, syn_key::frame, syn_key::mac,
-    syn_key::time,   syn_key::count};
+    syn_key::tx_wnd, syn_key::sequence, syn_key::options,
+    syn_key::tx_isn, syn_key::rx_wnd,   syn_key::rx_wnd_scaleoffer,
+    syn_key::frame,  syn_key::mac,      syn_key::time,
+    syn_key::count};
 
 constexpr std::string_view no_syn_record = "no syn record";
 

@@ -24,8 +24,10 @@ const jitsu::synjitsu::booting_table& table() {
     static const auto t = [] {
         jitsu::synjitsu::booting_table b;
         auto mac = *jitsu::mac_address::parse("02:00:0a:00:00:0a");
-        b.upsert(*jitsu::ip_address::parse("10.0.0.10"), mac, jitsu::synjitsu::vm_source::command_line, 0);
-        b.upsert(*jitsu::ip_address::parse("fd00::10"), mac, jitsu::synjitsu::vm_source::command_line, 0);
+        b.upsert(*jitsu::ip_address::parse("10.0.0.10"), mac,
+                 jitsu::synjitsu::vm_source::command_line, 0);
+        b.upsert(*jitsu::ip_address::parse("fd00::10"), mac,
+                 jitsu::synjitsu::vm_source::command_line, 0);
         return b;
     }();
     return t;

@@ -4,9 +4,12 @@ namespace jitsu::synjitsu {
 
 const char* to_string(vm_state state) {
     switch (state) {
-        case vm_state::booting: return "booting";
-        case vm_state::managed: return "managed";
-        case vm_state::up: return "up";
+        case vm_state::booting:
+            return "booting";
+        case vm_state::managed:
+            return "managed";
+        case vm_state::up:
+            return "up";
     }
     return "?";
 }
@@ -15,8 +18,8 @@ booting_table::booting_table(std::size_t capacity) : capacity_(capacity) {
     entries_.reserve(capacity_);
 }
 
-std::size_t booting_table::upsert(const ip_address& ip, const mac_address& mac,
-                                  vm_source source, std::uint64_t now_ns) {
+std::size_t booting_table::upsert(const ip_address& ip, const mac_address& mac, vm_source source,
+                                  std::uint64_t now_ns) {
     const std::size_t i = find(ip);
     if (i != npos) {
         vm_entry& e = entries_[i];

@@ -92,32 +92,52 @@ classification classify_tcp(const parsed_frame& f, const booting_table& table) {
 
 const char* to_string(verdict v) {
     switch (v) {
-        case verdict::arp_request: return "arp_request";
-        case verdict::neighbor_solicitation: return "neighbor_solicitation";
-        case verdict::syn: return "syn";
-        case verdict::vm_announce: return "vm_announce";
-        case verdict::ignore: return "ignore";
-        case verdict::malformed: return "malformed";
+        case verdict::arp_request:
+            return "arp_request";
+        case verdict::neighbor_solicitation:
+            return "neighbor_solicitation";
+        case verdict::syn:
+            return "syn";
+        case verdict::vm_announce:
+            return "vm_announce";
+        case verdict::ignore:
+            return "ignore";
+        case verdict::malformed:
+            return "malformed";
     }
     return "?";
 }
 
 const char* to_string(reason r) {
     switch (r) {
-        case reason::none: return "none";
-        case reason::not_booting: return "not_booting";
-        case reason::inactive: return "inactive";
-        case reason::from_vm: return "from_vm";
-        case reason::own_probe: return "own_probe";
-        case reason::vlan_tagged: return "vlan_tagged";
-        case reason::not_interesting: return "not_interesting";
-        case reason::short_frame: return "short_frame";
-        case reason::bad_arp: return "bad_arp";
-        case reason::bad_ipv4: return "bad_ipv4";
-        case reason::bad_ipv6: return "bad_ipv6";
-        case reason::bad_tcp: return "bad_tcp";
-        case reason::bad_tcp_options: return "bad_tcp_options";
-        case reason::bad_icmpv6: return "bad_icmpv6";
+        case reason::none:
+            return "none";
+        case reason::not_booting:
+            return "not_booting";
+        case reason::inactive:
+            return "inactive";
+        case reason::from_vm:
+            return "from_vm";
+        case reason::own_probe:
+            return "own_probe";
+        case reason::vlan_tagged:
+            return "vlan_tagged";
+        case reason::not_interesting:
+            return "not_interesting";
+        case reason::short_frame:
+            return "short_frame";
+        case reason::bad_arp:
+            return "bad_arp";
+        case reason::bad_ipv4:
+            return "bad_ipv4";
+        case reason::bad_ipv6:
+            return "bad_ipv6";
+        case reason::bad_tcp:
+            return "bad_tcp";
+        case reason::bad_tcp_options:
+            return "bad_tcp_options";
+        case reason::bad_icmpv6:
+            return "bad_icmpv6";
     }
     return "?";
 }

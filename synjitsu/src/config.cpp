@@ -1,9 +1,8 @@
 #include "synjitsu/config.h"
 
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <stdexcept>
-
-#include <CLI/CLI.hpp>
 
 #include "common/log_options.h"
 
@@ -37,8 +36,8 @@ parse_outcome parse_command_line(int argc, const char* const* argv) {
     double probe_timeout_ms = static_cast<double>(cfg.host_replay.attempt_timeout_ns) / 1e6;
     double probe_give_up_s = static_cast<double>(cfg.host_replay.give_up_ns) / 1e9;
 
-    auto* live = app.add_option("-i,--interface", cfg.interface,
-                                "Live: the bridge to attach to (e.g. br0)");
+    auto* live =
+        app.add_option("-i,--interface", cfg.interface, "Live: the bridge to attach to (e.g. br0)");
     auto* offline = app.add_option("--pcap-in", cfg.pcap_in,
                                    "Offline: process this capture with its own clock");
     live->excludes(offline);

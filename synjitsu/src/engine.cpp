@@ -8,12 +8,9 @@
 
 namespace jitsu::synjitsu {
 
-engine::engine(frame_sink& sink, queue_store& store, metrics& m, writer_limits limits,
-               isn_key key, std::size_t table_capacity)
-    : sink_(sink),
-      metrics_(m),
-      table_(table_capacity),
-      writer_(table_, store, m, limits, key) {
+engine::engine(frame_sink& sink, queue_store& store, metrics& m, writer_limits limits, isn_key key,
+               std::size_t table_capacity)
+    : sink_(sink), metrics_(m), table_(table_capacity), writer_(table_, store, m, limits, key) {
     writer_.on_managed([this](const ip_address& ip) { mark_managed(ip); });
     writer_.on_hand_over([this](const queued_syn& syn) { hand_over(syn); });
 }
@@ -160,7 +157,8 @@ bool engine::add_vm(const ip_address& ip, const booting_value& value, vm_source 
                 queue_syn(c.vm, *c.frame, frame, t);
             }
         });
-    if (recovered > 0) spdlog::info("{}: {} SYN(s) seen just before it was registered, queued", ip, recovered);
+    if (recovered > 0)
+        spdlog::info("{}: {} SYN(s) seen just before it was registered, queued", ip, recovered);
     if (schedule_changed_) schedule_changed_();
     return true;
 }

@@ -30,8 +30,8 @@ namespace asio = boost::asio;
 
 std::uint64_t unix_now_ns() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                           std::chrono::system_clock::now().time_since_epoch())
-                                           .count());
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
 }
 
 // Everything a live run owns, wired on one io_context (one thread).
@@ -72,8 +72,8 @@ class live_runner {
         if (!connect_xenstore(xopts.socket_path)) return exit_xenstore;
 
         store_ = std::make_unique<xenstore_queue_store>(*client_);
-        engine_ = std::make_unique<engine>(*port_, *store_, metrics_, cfg_.limits,
-                                           random_isn_key(), cfg_.max_vms);
+        engine_ = std::make_unique<engine>(*port_, *store_, metrics_, cfg_.limits, random_isn_key(),
+                                           cfg_.max_vms);
         engine_->on_schedule_changed([this] { arm_announcements(); });
         enable_host_replay();
         for (const auto& b : cfg_.booting) {
@@ -278,9 +278,8 @@ class live_runner {
             return;
         }
         shutdown_timer_.expires_after(std::chrono::milliseconds(10));
-        shutdown_timer_.async_wait([this, deadline](const boost::system::error_code&) {
-            finish(deadline);
-        });
+        shutdown_timer_.async_wait(
+            [this, deadline](const boost::system::error_code&) { finish(deadline); });
     }
 
     const config& cfg_;

@@ -8,11 +8,16 @@ namespace jitsu::synjitsu {
 
 const char* to_string(store_outcome o) {
     switch (o) {
-        case store_outcome::written: return "written";
-        case store_outcome::updated: return "updated";
-        case store_outcome::removed: return "removed";
-        case store_outcome::managed: return "managed";
-        case store_outcome::failed: return "failed";
+        case store_outcome::written:
+            return "written";
+        case store_outcome::updated:
+            return "updated";
+        case store_outcome::removed:
+            return "removed";
+        case store_outcome::managed:
+            return "managed";
+        case store_outcome::failed:
+            return "failed";
     }
     return "?";
 }

@@ -27,9 +27,8 @@ link_info to_info(rtnl_link* link) {
     info.up = (flags & IFF_UP) != 0 && (flags & IFF_RUNNING) != 0;
     if (nl_addr* a = rtnl_link_get_addr(link);
         a != nullptr && nl_addr_get_len(a) == mac_address::size) {
-        info.mac = mac_address::from_bytes(
-            std::span<const std::uint8_t, mac_address::size>(
-                static_cast<const std::uint8_t*>(nl_addr_get_binary_addr(a)), mac_address::size));
+        info.mac = mac_address::from_bytes(std::span<const std::uint8_t, mac_address::size>(
+            static_cast<const std::uint8_t*>(nl_addr_get_binary_addr(a)), mac_address::size));
     }
     return info;
 }

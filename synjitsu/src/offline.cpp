@@ -1,11 +1,11 @@
-#include <chrono>
-#include <cstdlib>
-#include <memory>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <spdlog/spdlog.h>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
 
 #include "synjitsu/engine.h"
 #include "synjitsu/memory_queue_store.h"
@@ -61,7 +61,8 @@ int run_offline(const config& cfg, std::ostream& dump) {
                 finished = true;
             },
             boost::asio::detached);
-        run_until(io, [&] { return finished; }, std::chrono::seconds(10));
+        run_until(
+            io, [&] { return finished; }, std::chrono::seconds(10));
         if (ec) {
             spdlog::error("cannot reach Xenstore at {}: {}", opts.socket_path, ec.message());
             return exit_xenstore;
@@ -77,7 +78,8 @@ int run_offline(const config& cfg, std::ostream& dump) {
     std::uint64_t now = 0;
     auto drain = [&] {
         if (!use_xenstore) return;
-        if (!run_until(io, [&] { return eng.writer().idle(); }, std::chrono::seconds(30))) {
+        if (!run_until(
+                io, [&] { return eng.writer().idle(); }, std::chrono::seconds(30))) {
             spdlog::warn("Xenstore writes still pending after 30 s");
         }
     };
@@ -97,7 +99,8 @@ int run_offline(const config& cfg, std::ostream& dump) {
                     synced = true;
                 },
                 boost::asio::detached);
-            run_until(io, [&] { return synced; }, std::chrono::seconds(10));
+            run_until(
+                io, [&] { return synced; }, std::chrono::seconds(10));
         }
     };
 

@@ -1,11 +1,10 @@
 #include "synjitsu/pcap_live.h"
 
 #include <pcap/pcap.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <stdexcept>
-
-#include <spdlog/spdlog.h>
 
 namespace jitsu::synjitsu {
 

@@ -53,7 +53,7 @@ std::span<const std::uint8_t> responder::neighbor_advertisement(const vm_entry& 
     na.override_flag = true;
     na.target_link_layer = vm.mac;
     return finish(packet::build_neighbor_advertisement_frame(buffer_, eth, *v6,
-                                                            dad ? all_nodes : solicitor, na));
+                                                             dad ? all_nodes : solicitor, na));
 }
 
 std::span<const std::uint8_t> responder::announcement(const vm_entry& vm) {

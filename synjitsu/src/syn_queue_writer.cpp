@@ -1,9 +1,9 @@
 #include "synjitsu/syn_queue_writer.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "common/format.h"
 #include "synjitsu/syn_builder.h"
@@ -12,12 +12,18 @@ namespace jitsu::synjitsu {
 
 const char* to_string(syn_result r) {
     switch (r) {
-        case syn_result::queued: return "queued";
-        case syn_result::deduplicated: return "deduplicated";
-        case syn_result::dropped_ip_limit: return "dropped_ip_limit";
-        case syn_result::dropped_global_limit: return "dropped_global_limit";
-        case syn_result::dropped_backlog: return "dropped_backlog";
-        case syn_result::bad_record: return "bad_record";
+        case syn_result::queued:
+            return "queued";
+        case syn_result::deduplicated:
+            return "deduplicated";
+        case syn_result::dropped_ip_limit:
+            return "dropped_ip_limit";
+        case syn_result::dropped_global_limit:
+            return "dropped_global_limit";
+        case syn_result::dropped_backlog:
+            return "dropped_backlog";
+        case syn_result::bad_record:
+            return "bad_record";
     }
     return "?";
 }

@@ -1,12 +1,12 @@
 #include "synjitsu/xenstore_queue_store.h"
 
-#include <limits>
-#include <string>
-#include <vector>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <spdlog/spdlog.h>
+#include <limits>
+#include <string>
+#include <vector>
 
 #include "common/format.h"
 
@@ -18,9 +18,7 @@ using xenstore::tx_id;
 
 namespace {
 
-bool is_enoent(const std::error_code& ec) {
-    return ec == std::errc::no_such_file_or_directory;
-}
+bool is_enoent(const std::error_code& ec) { return ec == std::errc::no_such_file_or_directory; }
 
 }  // namespace
 
@@ -55,9 +53,10 @@ asio::awaitable<void> xenstore_queue_store::do_add(queued_syn syn, std::uint32_t
             if (!state.ok() && !is_enoent(state.error())) co_return state.error();
             auto count = co_await client_.read(count_path, tx);
             if (count.ok()) {
-                if (const auto n = parse_decimal(*count, std::numeric_limits<std::uint32_t>::max())) {
-                    const std::uint64_t sum =
-                        std::min<std::uint64_t>(*n + delta, std::numeric_limits<std::uint32_t>::max());
+                if (const auto n =
+                        parse_decimal(*count, std::numeric_limits<std::uint32_t>::max())) {
+                    const std::uint64_t sum = std::min<std::uint64_t>(
+                        *n + delta, std::numeric_limits<std::uint32_t>::max());
                     outcome = store_outcome::updated;
                     co_return co_await client_.write(count_path, std::to_string(sum), tx);
                 }

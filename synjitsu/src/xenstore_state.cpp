@@ -26,10 +26,9 @@ xenstore_state::xenstore_state(xenstore::client& client, engine& eng, clock_fn n
     : client_(client), engine_(eng), now_(std::move(now)) {}
 
 asio::awaitable<result<void>> xenstore_state::start() {
-    auto r = co_await client_.watch(std::string(booting_dir), booting_token,
-                                    [this](std::string_view, std::string_view) {
-                                        request_booting_scan();
-                                    });
+    auto r = co_await client_.watch(
+        std::string(booting_dir), booting_token,
+        [this](std::string_view, std::string_view) { request_booting_scan(); });
     if (!r.ok()) co_return r;
     co_return co_await client_.watch(
         std::string(ip_dir), ip_token, [this](std::string_view path, std::string_view) {
@@ -143,7 +142,8 @@ asio::awaitable<void> xenstore_state::scan_booting() {
         // Xenstore entries that went away (command-line ones stay).
         std::vector<ip_address> gone;
         for (const auto& vm : engine_.table()) {
-            if (vm.source == vm_source::xenstore && present.count(vm.ip) == 0) gone.push_back(vm.ip);
+            if (vm.source == vm_source::xenstore && present.count(vm.ip) == 0)
+                gone.push_back(vm.ip);
         }
         for (const auto& ip : gone) engine_.remove_vm(ip);
         for (const auto& ip : added) co_await check_ip(ip);

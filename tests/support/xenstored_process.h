@@ -12,7 +12,7 @@ namespace jitsu::test {
 std::string temp_socket_path(const std::string& tag);
 
 class xenstored_process {
-public:
+  public:
     // Starts build/bin/jitsu-xenstored --socket `socket_path` and waits (≤ 5 s) until it
     // accepts connections; running() tells whether it came up.
     explicit xenstored_process(std::string socket_path);
@@ -25,7 +25,7 @@ public:
     bool running() const { return pid_ > 0; }
     const std::string& socket_path() const { return socket_; }
 
-private:
+  private:
     std::string socket_;
     pid_t pid_ = -1;
 };

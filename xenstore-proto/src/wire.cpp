@@ -158,11 +158,20 @@ std::optional<permission> parse_permission(std::string_view s) {
     if (s.size() < 2) return std::nullopt;
     permission p;
     switch (s[0]) {
-        case 'n': p.perm = access::none; break;
-        case 'r': p.perm = access::read; break;
-        case 'w': p.perm = access::write; break;
-        case 'b': p.perm = access::both; break;
-        default: return std::nullopt;
+        case 'n':
+            p.perm = access::none;
+            break;
+        case 'r':
+            p.perm = access::read;
+            break;
+        case 'w':
+            p.perm = access::write;
+            break;
+        case 'b':
+            p.perm = access::both;
+            break;
+        default:
+            return std::nullopt;
     }
     auto digits = s.substr(1);
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), p.domid);

@@ -13,7 +13,7 @@
 namespace jitsu::guest {
 
 class child_process {
-public:
+  public:
     // Forks and execs argv (PATH lookup) inside the namespace `netns_fd` (< 0: stay).
     // Returns once the exec has happened; throws std::system_error naming the failing
     // step ("exec foo: No such file or directory") otherwise.
@@ -37,7 +37,7 @@ public:
     // for the child to exit, then SIGKILLs the group. Returns the wait status.
     int stop(std::chrono::milliseconds grace);
 
-private:
+  private:
     explicit child_process(pid_t pid) : pid_(pid) {}
     pid_t pid_ = -1;
 };

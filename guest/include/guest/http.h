@@ -39,8 +39,7 @@ struct parse_result {
 parse_result parse_http_request(std::string_view data, std::size_t max_head);
 
 // A whole response with Content-Length; without the body for HEAD.
-std::string http_response(int status, std::string_view body, bool keep_alive,
-                          bool head = false);
+std::string http_response(int status, std::string_view body, bool keep_alive, bool head = false);
 
 struct httpd_config {
     std::uint16_t port = 80;

@@ -12,7 +12,7 @@
 namespace jitsu::guest {
 
 class listen_probe {
-public:
+  public:
     // A probe for the caller's namespace.
     listen_probe();
     // A probe for the namespace of `netns_fd`.
@@ -27,10 +27,9 @@ public:
     // The port of a listening TCP socket (IPv4 or IPv6): `port` if given and something
     // listens on it, else the lowest listening port; nullopt if none. Errors are the
     // socket's.
-    std::optional<std::uint16_t> listening(std::optional<std::uint16_t> port,
-                                           std::error_code& ec);
+    std::optional<std::uint16_t> listening(std::optional<std::uint16_t> port, std::error_code& ec);
 
-private:
+  private:
     explicit listen_probe(int fd) : fd_(fd) {}
     int fd_ = -1;
     std::uint32_t seq_ = 0;

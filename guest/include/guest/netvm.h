@@ -71,12 +71,12 @@ struct netvm_config {
 
 // What run() returns, as the process exit code.
 enum class exit_code : int {
-    ok = 0,              // stopped by SIGTERM/SIGINT, everything removed
-    failure = 1,         // setting up the VM failed (netlink, namespace, bridge...)
-    usage = 2,           // bad command line
-    cmd_failed = 3,      // CMD could not start, or did not listen in time
-    cmd_exited = 4,      // CMD exited (or was killed) by itself
-    xenstore = 5,        // Xenstore unreachable or the take-over failed
+    ok = 0,          // stopped by SIGTERM/SIGINT, everything removed
+    failure = 1,     // setting up the VM failed (netlink, namespace, bridge...)
+    usage = 2,       // bad command line
+    cmd_failed = 3,  // CMD could not start, or did not listen in time
+    cmd_exited = 4,  // CMD exited (or was killed) by itself
+    xenstore = 5,    // Xenstore unreachable or the take-over failed
 };
 
 // Interface name of the outer veth end for a VM name ("vm-" + name, shortened with a

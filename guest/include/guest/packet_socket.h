@@ -11,7 +11,7 @@
 namespace jitsu::guest {
 
 class packet_socket {
-public:
+  public:
     // An unbound socket in the calling thread's namespace (create it from a thread
     // inside the namespace you need, bind it later from anywhere). Throws
     // std::system_error.
@@ -26,7 +26,7 @@ public:
 
     std::error_code send(std::span<const std::uint8_t> frame);
 
-private:
+  private:
     int fd_ = -1;
 };
 

@@ -33,8 +33,7 @@ std::vector<std::string> netvm_argv(const vm_spec& vm, std::uint32_t domid,
         fail("cmd= (the server to run) is required");
     // jitsu-netvm gives the VM one address: with both, the AAAA answer would name an
     // address nothing answers on. Refused (SERVFAIL and an error node) instead.
-    if (vm.ip && vm.ip6)
-        fail("a VM has one address on this backend: give ip= or ip6=, not both");
+    if (vm.ip && vm.ip6) fail("a VM has one address on this backend: give ip= or ip6=, not both");
     if (vm.name.size() > netvm_max_name_length) {
         fail(fmt::format("name= may have at most {} characters for jitsu-netvm",
                          netvm_max_name_length));

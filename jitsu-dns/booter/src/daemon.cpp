@@ -233,7 +233,8 @@ int run_daemon(const daemon_options& o) {
         }
         spdlog::info("forwarding for clients in {} (others: REFUSED; --allow-forward)", who);
     }
-    notify_ready(fmt::format("serving {} VM(s) on {} port {}", catalog.size(), joined(o.bind), o.listen));
+    notify_ready(
+        fmt::format("serving {} VM(s) on {} port {}", catalog.size(), joined(o.bind), o.listen));
 
     // --- until SIGTERM / SIGINT ---
     asio::signal_set signals(io, SIGTERM, SIGINT);

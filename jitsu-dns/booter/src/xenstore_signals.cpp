@@ -26,8 +26,7 @@ using xenstore::tx_id;
 std::string synjitsu_booting_value(const vm_spec& vm) {
     booting_value value{vm.mac, vm.replay, vm.ports};
     if (vm.replay == replay_mode::host && vm.wait_for_port &&
-        std::find(value.ports.begin(), value.ports.end(), *vm.wait_for_port) ==
-            value.ports.end()) {
+        std::find(value.ports.begin(), value.ports.end(), *vm.wait_for_port) == value.ports.end()) {
         value.ports.push_back(*vm.wait_for_port);  // the catalog keeps room for it
     }
     return format_booting_value(value);

@@ -148,15 +148,16 @@ parse_status parse_query(std::span<const std::uint8_t> m, query& q) noexcept {
         std::size_t fixed = 0;
         pos = skip_rr(m, pos, &fixed);
         if (pos == 0) return malformed;
-        if (load_be16(m.data() + fixed) != type::opt) continue;  // e.g. TSIG: not supported, ignored
+        if (load_be16(m.data() + fixed) != type::opt)
+            continue;  // e.g. TSIG: not supported, ignored
         // RFC 6891 §6.1.1: one OPT at most, owned by the root name.
         if (q.has_opt || m[name_at] != 0) return malformed;
         std::size_t rdlength = load_be16(m.data() + fixed + 8);
         if (!valid_edns_options(m.data() + fixed + 10, rdlength)) return malformed;
         q.has_opt = true;
         q.udp_payload = load_be16(m.data() + fixed + 2);
-        std::uint32_t ttl =
-            (std::uint32_t{load_be16(m.data() + fixed + 4)} << 16) | load_be16(m.data() + fixed + 6);
+        std::uint32_t ttl = (std::uint32_t{load_be16(m.data() + fixed + 4)} << 16) |
+                            load_be16(m.data() + fixed + 6);
         q.edns_version = static_cast<std::uint8_t>(ttl >> 16);
         q.dnssec_ok = (ttl & edns_do_bit) != 0;
     }

@@ -17,9 +17,9 @@ namespace jitsu::synjitsu {
 
 // Exit codes.
 inline constexpr int exit_ok = 0;
-inline constexpr int exit_failure = 1;     // runtime error (capture, file, ...)
-inline constexpr int exit_usage = 2;       // bad flags or values
-inline constexpr int exit_xenstore = 3;    // Xenstore unreachable (live mode)
+inline constexpr int exit_failure = 1;   // runtime error (capture, file, ...)
+inline constexpr int exit_usage = 2;     // bad flags or values
+inline constexpr int exit_xenstore = 3;  // Xenstore unreachable (live mode)
 
 struct booting_spec {
     ip_address ip{};

@@ -11,9 +11,9 @@ namespace jitsu::synjitsu {
 
 struct metrics {
     // Frames.
-    std::uint64_t frames_received = 0;   // frames handed to the classifier
-    std::uint64_t frames_ignored = 0;    // classified as nothing to do
-    std::uint64_t parse_failures = 0;    // malformed frames, counted and dropped
+    std::uint64_t frames_received = 0;      // frames handed to the classifier
+    std::uint64_t frames_ignored = 0;       // classified as nothing to do
+    std::uint64_t parse_failures = 0;       // malformed frames, counted and dropped
     std::uint64_t ignored_not_booting = 0;  // ARP/NS/SYN for an IP synjitsu does not serve
     std::uint64_t ignored_inactive = 0;     // ... for a VM already managed or up
     std::uint64_t ignored_own_probes = 0;   // SYNs of synjitsu's own host-replay probes
@@ -24,29 +24,29 @@ struct metrics {
     std::uint64_t announcements_sent = 0;  // gratuitous ARPs + unsolicited NAs
     std::uint64_t send_errors = 0;         // frames the interface refused
     // SYN queue.
-    std::uint64_t syns_received = 0;            // SYNs for a booting VM
-    std::uint64_t syns_recovered = 0;           // arrived just before their IP was registered
-    std::uint64_t syns_handed_over = 0;         // 4-tuples sent to the VM: it took over before the write
-    std::uint64_t syns_queued = 0;              // new 4-tuples accepted
-    std::uint64_t syns_deduplicated = 0;        // retransmissions of a queued 4-tuple
-    std::uint64_t syns_dropped_ip_limit = 0;    // the VM's queue full (--queue-limit): drop-new
-    std::uint64_t syns_evicted = 0;             // fair share: a heavy source's 4-tuple made room
-    std::uint64_t syns_dropped_global_limit = 0;  // beyond --global-limit
-    std::uint64_t syns_dropped_backlog = 0;     // Xenstore write queue full
-    std::uint64_t syns_dropped_managed = 0;     // the VM took over before the write
-    std::uint64_t syns_dropped_inactive = 0;    // VM stopped being served before the write
-    std::uint64_t syns_pruned = 0;              // 4-tuples older than --max-age
-    std::uint64_t records_adopted = 0;          // records of an earlier run found, counted
+    std::uint64_t syns_received = 0;      // SYNs for a booting VM
+    std::uint64_t syns_recovered = 0;     // arrived just before their IP was registered
+    std::uint64_t syns_handed_over = 0;   // 4-tuples sent to the VM: it took over before the write
+    std::uint64_t syns_queued = 0;        // new 4-tuples accepted
+    std::uint64_t syns_deduplicated = 0;  // retransmissions of a queued 4-tuple
+    std::uint64_t syns_dropped_ip_limit = 0;       // the VM's queue full (--queue-limit): drop-new
+    std::uint64_t syns_evicted = 0;                // fair share: a heavy source's 4-tuple made room
+    std::uint64_t syns_dropped_global_limit = 0;   // beyond --global-limit
+    std::uint64_t syns_dropped_backlog = 0;        // Xenstore write queue full
+    std::uint64_t syns_dropped_managed = 0;        // the VM took over before the write
+    std::uint64_t syns_dropped_inactive = 0;       // VM stopped being served before the write
+    std::uint64_t syns_pruned = 0;                 // 4-tuples older than --max-age
+    std::uint64_t records_adopted = 0;             // records of an earlier run found, counted
     std::uint64_t records_removed_over_limit = 0;  // ... beyond the limits: removed
-    std::uint64_t xenstore_records_written = 0;  // new syn/ nodes committed
-    std::uint64_t xenstore_counts_updated = 0;   // count rewritten for a retransmission
-    std::uint64_t xenstore_records_removed = 0;  // pruned nodes removed
-    std::uint64_t xenstore_errors = 0;           // transactions that failed for good
+    std::uint64_t xenstore_records_written = 0;    // new syn/ nodes committed
+    std::uint64_t xenstore_counts_updated = 0;     // count rewritten for a retransmission
+    std::uint64_t xenstore_records_removed = 0;    // pruned nodes removed
+    std::uint64_t xenstore_errors = 0;             // transactions that failed for good
     // VMs.
     std::uint64_t vms_added = 0;
     std::uint64_t vms_removed = 0;
-    std::uint64_t vms_managed = 0;      // /ip/<ip> = managed seen
-    std::uint64_t vms_announced_up = 0;  // the VM's own ARP / NA seen
+    std::uint64_t vms_managed = 0;          // /ip/<ip> = managed seen
+    std::uint64_t vms_announced_up = 0;     // the VM's own ARP / NA seen
     std::uint64_t bad_xenstore_values = 0;  // unparsable booting node names / MACs
     std::uint64_t table_full = 0;           // VMs refused: booting table full
     // Host replay (replay=host VMs, host_replay.h).

@@ -5,15 +5,14 @@
 // own frames); the pcap fd is driven by the Asio loop (wait_read + pcap_dispatch, a
 // bounded batch per wake-up); frames are sent with pcap_inject.
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <span>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 
 #include "synjitsu/frame_io.h"
 
@@ -29,8 +28,8 @@ namespace jitsu::synjitsu {
 // with extension headers passes whatever follows (the classifier walks the chain).
 // Live runs open two captures: one for the ARP/NDP duty and one for SYNs, so that a
 // SYN flood filling its capture buffer never delays an ARP reply behind it.
-extern const char* const duty_filter;  // ARP, ICMPv6 NS/NA
-extern const char* const syn_filter;   // TCP SYN with ACK clear, IPv4 and IPv6
+extern const char* const duty_filter;     // ARP, ICMPv6 NS/NA
+extern const char* const syn_filter;      // TCP SYN with ACK clear, IPv4 and IPv6
 extern const char* const capture_filter;  // both
 
 struct pcap_live_options {
@@ -71,8 +70,7 @@ class pcap_live final : public frame_sink {
   private:
     void wait();
     void drain();
-    static void on_packet(unsigned char* user, const ::pcap_pkthdr* hdr,
-                          const unsigned char* data);
+    static void on_packet(unsigned char* user, const ::pcap_pkthdr* hdr, const unsigned char* data);
 
     pcap_live_options options_;
     struct pcap* pcap_ = nullptr;

@@ -21,7 +21,8 @@ class responder {
 
     // "vm.ip is at vm.mac", unicast to the requester (keeps the request's VLAN tag).
     // Empty if `request` holds no ARP layer.
-    std::span<const std::uint8_t> arp_reply(const vm_entry& vm, const packet::parsed_frame& request);
+    std::span<const std::uint8_t> arp_reply(const vm_entry& vm,
+                                            const packet::parsed_frame& request);
     // Solicited NA to the solicitor (or, for duplicate address detection from ::, to
     // all nodes), Override set, target link-layer option = vm.mac. Empty if `ns` holds
     // no NDP layer or the VM is not IPv6.

@@ -125,12 +125,12 @@ class syn_queue_writer {
 
   private:
     struct tuple_state {
-        queued_syn record;         // the first SYN, for (re)creating the node
-        std::uint64_t last_ns = 0;  // last SYN seen
+        queued_syn record;           // the first SYN, for (re)creating the node
+        std::uint64_t last_ns = 0;   // last SYN seen
         std::uint32_t unsynced = 0;  // SYNs not yet reflected in the store
-        bool waiting = false;      // in queue_
-        bool writing = false;      // a transaction for it is running
-        bool written = false;      // the store has the node
+        bool waiting = false;        // in queue_
+        bool writing = false;        // a transaction for it is running
+        bool written = false;        // the store has the node
     };
 
     void enqueue(const four_tuple& tuple, tuple_state& st);

@@ -24,10 +24,11 @@ struct found_syn {
     std::uint64_t time_ns = 0;
 };
 
-std::optional<found_syn> first_syn(const std::string& file, const jitsu::ip_address& dst,
-                                   int dport, std::string& error) {
+std::optional<found_syn> first_syn(const std::string& file, const jitsu::ip_address& dst, int dport,
+                                   std::string& error) {
     char err[PCAP_ERRBUF_SIZE] = {};
-    pcap_t* p = pcap_open_offline_with_tstamp_precision(file.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
+    pcap_t* p =
+        pcap_open_offline_with_tstamp_precision(file.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
     if (p == nullptr) {
         error = err;
         return std::nullopt;

@@ -39,8 +39,8 @@ std::vector<std::uint8_t> make_syn_frame(const four_tuple& tuple, const mac_addr
     ip.dst = tuple.local_ip;
     ip.ipv4_dont_fragment = true;
     std::vector<std::uint8_t> frame(256);
-    const std::size_t n = build_tcp_frame(frame, ethernet_fields{vm_mac, client_mac, {}}, ip, tcp,
-                                          options);
+    const std::size_t n =
+        build_tcp_frame(frame, ethernet_fields{vm_mac, client_mac, {}}, ip, tcp, options);
     frame.resize(n);
     return frame;
 }
@@ -96,9 +96,11 @@ xenstore::asio::awaitable<xenstore::result<queue_outcome>> queue_syn(xenstore::c
             }
             const auto fields = encode_queued_syn(record);
             std::vector<std::string> paths;
-            for (const auto& [name, value] : fields) paths.push_back(node + "/" + std::string(name));
+            for (const auto& [name, value] : fields)
+                paths.push_back(node + "/" + std::string(name));
             std::vector<xs::client::string_pair> writes;
-            for (std::size_t i = 0; i < fields.size(); ++i) writes.emplace_back(paths[i], fields[i].second);
+            for (std::size_t i = 0; i < fields.size(); ++i)
+                writes.emplace_back(paths[i], fields[i].second);
             co_return co_await client.write_many(writes, tx);
         },
         64);

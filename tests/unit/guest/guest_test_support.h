@@ -13,9 +13,9 @@
 #include "common/ip_address.h"
 #include "common/mac_address.h"
 #include "common/syn_queue.h"
-#include "xenstored_process.h"
 #include "xenstore/asio.h"
 #include "xenstore/client.h"
+#include "xenstored_process.h"
 
 namespace jitsu::guest::testing {
 

@@ -1,7 +1,7 @@
 // jitsu-httpd's request parser and response writer.
-#include <gtest/gtest.h>
-
 #include "guest/http.h"
+
+#include <gtest/gtest.h>
 
 namespace jitsu::guest {
 namespace {
@@ -19,14 +19,15 @@ TEST(guest_http, parses_a_simple_get) {
 
 TEST(guest_http, keep_alive_rules) {
     EXPECT_FALSE(parse_http_request("GET / HTTP/1.0\r\n\r\n", 8192).request.keep_alive);
-    EXPECT_TRUE(
-        parse_http_request("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", 8192).request.keep_alive);
-    EXPECT_FALSE(
-        parse_http_request("GET / HTTP/1.1\r\nconnection: foo, close\r\n\r\n", 8192).request.keep_alive);
+    EXPECT_TRUE(parse_http_request("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", 8192)
+                    .request.keep_alive);
+    EXPECT_FALSE(parse_http_request("GET / HTTP/1.1\r\nconnection: foo, close\r\n\r\n", 8192)
+                     .request.keep_alive);
 }
 
 TEST(guest_http, incomplete_and_too_large) {
-    EXPECT_EQ(parse_http_request("GET / HTTP/1.1\r\nHost: x\r\n", 8192).status, parse_status::incomplete);
+    EXPECT_EQ(parse_http_request("GET / HTTP/1.1\r\nHost: x\r\n", 8192).status,
+              parse_status::incomplete);
     EXPECT_EQ(parse_http_request("", 8192).status, parse_status::incomplete);
     const std::string big = "GET / HTTP/1.1\r\nX: " + std::string(9000, 'a');
     EXPECT_EQ(parse_http_request(big, 8192).status, parse_status::too_large);
@@ -35,13 +36,12 @@ TEST(guest_http, incomplete_and_too_large) {
 }
 
 TEST(guest_http, rejects_malformed_requests) {
-    for (const char* req : {"GET /\r\n\r\n", "GET  / HTTP/1.1\r\n\r\n", "GET / HTTP/2.0\r\n\r\n",
-                            "G(T / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nNoColon\r\n\r\n",
-                            "GET / HTTP/1.1\r\n: empty\r\n\r\n",
-                            "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
-                            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
-                            "GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
-                            "GET /a\x01 HTTP/1.1\r\n\r\n"}) {
+    for (const char* req :
+         {"GET /\r\n\r\n", "GET  / HTTP/1.1\r\n\r\n", "GET / HTTP/2.0\r\n\r\n",
+          "G(T / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nNoColon\r\n\r\n",
+          "GET / HTTP/1.1\r\n: empty\r\n\r\n", "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+          "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+          "GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", "GET /a\x01 HTTP/1.1\r\n\r\n"}) {
         EXPECT_EQ(parse_http_request(req, 8192).status, parse_status::bad) << req;
     }
     EXPECT_EQ(parse_http_request("GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 8192).status,

@@ -1,11 +1,11 @@
 // Pure pieces of jitsu-netvm: interface naming and the on-link test.
 #include <gtest/gtest.h>
 
-#include "guest/netvm.h"
+#include "common/packet/frame.h"
 #include "common/replay_frame.h"
+#include "guest/netvm.h"
 #include "guest/rtnl.h"
 #include "guest_test_support.h"
-#include "common/packet/frame.h"
 
 namespace jitsu::guest {
 namespace {
@@ -42,14 +42,14 @@ TEST(guest_netvm, replay_frame_repairs_checksums_and_addresses_the_vm) {
     const auto vm_mac = *mac_address::parse("02:00:00:00:00:0a");
     for (const char* local : {"10.0.0.10", "fd00::10"}) {
         const bool v4 = std::string(local).find(':') == std::string::npos;
-        const four_tuple t{*ip_address::parse(local), 80, *ip_address::parse(v4 ? "10.0.0.2" : "fd00::2"),
-                           40000};
+        const four_tuple t{*ip_address::parse(local), 80,
+                           *ip_address::parse(v4 ? "10.0.0.2" : "fd00::2"), 40000};
         queued_syn syn = testing::make_queued_syn(t, 1);
         const auto good = syn.frame;
         const std::size_t l3 = 14, l4 = v4 ? 34 : 54;
         syn.frame[l4 + 16] ^= 0x5a;  // break the TCP checksum
         syn.frame[l4 + 17] = 0;
-        if (v4) syn.frame[l3 + 10] ^= 0xff;  // and the IPv4 header checksum
+        if (v4) syn.frame[l3 + 10] ^= 0xff;                         // and the IPv4 header checksum
         std::fill(syn.frame.begin(), syn.frame.begin() + 6, 0xee);  // some other MAC
         // Ethernet padding after the IP packet is kept and not checksummed.
         syn.frame.resize(syn.frame.size() + 6, 0);

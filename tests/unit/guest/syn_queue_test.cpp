@@ -1,5 +1,7 @@
 // The queued-SYN record (common/syn_queue.h): encode/decode round trip and every
 // rejection of the strict decoder.
+#include "common/syn_queue.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -7,7 +9,6 @@
 #include <variant>
 
 #include "common/hex.h"
-#include "common/syn_queue.h"
 #include "guest_test_support.h"
 
 namespace jitsu {
@@ -15,10 +16,8 @@ namespace {
 
 using guest::testing::make_queued_syn;
 
-const four_tuple tuple4{*ip_address::parse("10.0.0.10"), 80, *ip_address::parse("10.0.0.2"),
-                        43210};
-const four_tuple tuple6{*ip_address::parse("fd00::10"), 443, *ip_address::parse("fd00::2"),
-                        50000};
+const four_tuple tuple4{*ip_address::parse("10.0.0.10"), 80, *ip_address::parse("10.0.0.2"), 43210};
+const four_tuple tuple6{*ip_address::parse("fd00::10"), 443, *ip_address::parse("fd00::2"), 50000};
 
 std::map<std::string, std::string> encoded(const queued_syn& s) {
     std::map<std::string, std::string> m;
@@ -68,7 +67,8 @@ TEST(guest_syn_queue, encodes_the_design_formats) {
     EXPECT_EQ(m.at("time"), "1700000000123456789");
     EXPECT_EQ(m.at("count"), "3");
     EXPECT_EQ(m.at("mac"), "02:00:00:00:00:01");
-    EXPECT_EQ(m.at("options"), "((MSS 1460) SACK_ok (Timestamp 12345 0) Noop (Window_size_shift 7))");
+    EXPECT_EQ(m.at("options"),
+              "((MSS 1460) SACK_ok (Timestamp 12345 0) Noop (Window_size_shift 7))");
     EXPECT_EQ(m.at("frame"), to_hex(s.frame));
     EXPECT_EQ(m.at("frame").find_first_of("ABCDEF"), std::string::npos);
     // Field order is the table's.
@@ -85,7 +85,8 @@ TEST(guest_syn_queue, round_trips_ipv4_and_ipv6) {
         s.rx_wnd_scaleoffer = 0;
         s.count = 4294967295U;
         auto r = decode(t, encoded(s));
-        ASSERT_TRUE(std::holds_alternative<queued_syn>(r)) << std::get<syn_decode_error>(r).to_string();
+        ASSERT_TRUE(std::holds_alternative<queued_syn>(r))
+            << std::get<syn_decode_error>(r).to_string();
         EXPECT_EQ(std::get<queued_syn>(r), s);
     }
 }
@@ -116,9 +117,20 @@ TEST(guest_syn_queue, rejects_missing_and_duplicate_fields) {
 
 TEST(guest_syn_queue, rejects_malformed_numbers) {
     const char* numeric[] = {"tx_wnd", "sequence", "tx_isn", "rx_wnd", "rx_wnd_scaleoffer",
-                             "time", "count"};
-    const char* bad[] = {"", "-1", "+1", " 1", "1 ", "01", "0x10", "1e3", "1.0", "abc",
-                         "99999999999999999999", "184467440737095516160", "18446744073709551616"};
+                             "time",   "count"};
+    const char* bad[] = {"",
+                         "-1",
+                         "+1",
+                         " 1",
+                         "1 ",
+                         "01",
+                         "0x10",
+                         "1e3",
+                         "1.0",
+                         "abc",
+                         "99999999999999999999",
+                         "184467440737095516160",
+                         "18446744073709551616"};
     for (const char* f : numeric) {
         for (const char* v : bad) {
             const std::string why = rejection(f, v);
@@ -131,7 +143,8 @@ TEST(guest_syn_queue, rejects_malformed_numbers) {
 TEST(guest_syn_queue, rejects_out_of_range_numbers) {
     EXPECT_EQ(rejection("tx_wnd", "65536"), "tx_wnd: not a decimal integer in 0..65535");
     EXPECT_EQ(rejection("tx_wnd", "65535"), "accepted");
-    EXPECT_EQ(rejection("sequence", "4294967296"), "sequence: not a decimal integer in 0..4294967295");
+    EXPECT_EQ(rejection("sequence", "4294967296"),
+              "sequence: not a decimal integer in 0..4294967295");
     EXPECT_EQ(rejection("sequence", "4294967295"), "accepted");
     EXPECT_EQ(rejection("tx_isn", "4294967296"), "tx_isn: not a decimal integer in 0..4294967295");
     EXPECT_EQ(rejection("rx_wnd", "1073725441"), "rx_wnd: not a decimal integer in 0..1073725440");
@@ -158,10 +171,13 @@ TEST(guest_syn_queue, rejects_bad_frames) {
     EXPECT_EQ(rejection("frame", upper), "frame: not lowercase hex of even length");
     EXPECT_EQ(rejection("frame", good.substr(0, 20) + "zz" + good.substr(22)),
               "frame: not lowercase hex of even length");
-    EXPECT_EQ(rejection("frame", std::string(2 * 65536 + 2, 'a')), "frame: longer than 65536 bytes");
+    EXPECT_EQ(rejection("frame", std::string(2 * 65536 + 2, 'a')),
+              "frame: longer than 65536 bytes");
     // A 64 KiB frame of garbage gets past the size check and fails as a frame.
-    EXPECT_EQ(rejection("frame", std::string(2 * 65536, '0')), "frame: not an Ethernet/IP/TCP frame");
-    EXPECT_EQ(rejection("frame", "00112233445566778899aabbccdd"), "frame: not an Ethernet/IP/TCP frame");
+    EXPECT_EQ(rejection("frame", std::string(2 * 65536, '0')),
+              "frame: not an Ethernet/IP/TCP frame");
+    EXPECT_EQ(rejection("frame", "00112233445566778899aabbccdd"),
+              "frame: not an Ethernet/IP/TCP frame");
     // A frame that is not this connection's SYN.
     const four_tuple other{tuple4.local_ip, 81, tuple4.remote_ip, tuple4.remote_port};
     EXPECT_EQ(rejection("frame", encoded(make_queued_syn(other, 1)).at("frame")),
@@ -176,7 +192,8 @@ TEST(guest_syn_queue, rejects_bad_frames) {
 TEST(guest_syn_queue, rejects_bad_options) {
     EXPECT_EQ(rejection("options", "()"), "accepted");
     EXPECT_EQ(rejection("options", "((Unknown 99 \"a\\\"b\"))"), "accepted");
-    const std::string why = "options: not one printable S-expression list of at most 512 characters";
+    const std::string why =
+        "options: not one printable S-expression list of at most 512 characters";
     for (const char* v : {"", "(", ")", "MSS 1460", "((MSS 1460)", "(MSS 1460))", "() ()",
                           "(\"unterminated)", "(a\tb)", "(\x01)"}) {
         EXPECT_EQ(rejection("options", v), why) << v;

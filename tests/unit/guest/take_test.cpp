@@ -1,5 +1,7 @@
 // take_queued_syns against the real jitsu-xenstored: ordering, removal, malformed
 // records, managed marking, and the take racing synjitsu's writer.
+#include "syn_take/take.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -13,7 +15,6 @@
 #include <set>
 
 #include "co_assert.h"
-#include "syn_take/take.h"
 #include "guest_test_support.h"
 
 namespace jitsu::guest {
@@ -30,13 +31,13 @@ const ip_address vm = *ip_address::parse("10.0.0.10");
 const ip_address other_vm = *ip_address::parse("10.0.0.11");
 const ip_address vm6 = *ip_address::parse("fd00::10");
 
-four_tuple conn(std::uint16_t client_port, const char* client = "10.0.0.2",
-                std::uint16_t port = 80, const ip_address& local = vm) {
+four_tuple conn(std::uint16_t client_port, const char* client = "10.0.0.2", std::uint16_t port = 80,
+                const ip_address& local = vm) {
     return {local, port, *ip_address::parse(client), client_port};
 }
 
 class guest_take : public ::testing::Test {
-protected:
+  protected:
     guest_take()
         : daemon_(testing::temp_socket_path("take")),
           client_(io_.get_executor(), options()),
@@ -82,7 +83,8 @@ protected:
         io_.run_for(50ms);
     }
 
-    asio::awaitable<void> queue(const queued_syn& s, queue_outcome expected = queue_outcome::queued) {
+    asio::awaitable<void> queue(const queued_syn& s,
+                                queue_outcome expected = queue_outcome::queued) {
         auto r = co_await queue_syn(writer_, s);
         EXPECT_TRUE(r.ok()) << r.error().message();
         if (r) {
@@ -135,7 +137,7 @@ TEST_F(guest_take, returns_records_by_time_then_tuple_and_removes_them) {
         std::vector<std::uint64_t> times;
         for (const auto& s : r->syns) times.push_back(s.time_ns);
         EXPECT_EQ(times, (std::vector<std::uint64_t>{50, 100, 200, 200, 300}));
-        EXPECT_EQ(r->syns[2].tuple, conn(40003, "10.0.0.2"));       // port 80 < 443
+        EXPECT_EQ(r->syns[2].tuple, conn(40003, "10.0.0.2"));  // port 80 < 443
         EXPECT_EQ(r->syns[3].tuple, conn(40002, "10.0.0.2", 443));
         EXPECT_EQ(r->syns[0], make_queued_syn(conn(1, "192.168.1.9"), 50));
 
@@ -166,10 +168,12 @@ TEST_F(guest_take, malformed_records_and_stray_nodes_are_removed_and_counted) {
         co_await queue(make_queued_syn(conn(40001), 200));
         co_await queue(make_queued_syn(conn(40002), 300));
         // A bad field value, a missing field, a huge number.
-        CO_ASSERT((co_await writer_.write("/ip/10-0-0-10/80/10-0-0-2/40001/syn/mac", "nonsense")).ok());
+        CO_ASSERT(
+            (co_await writer_.write("/ip/10-0-0-10/80/10-0-0-2/40001/syn/mac", "nonsense")).ok());
         CO_ASSERT((co_await writer_.rm("/ip/10-0-0-10/80/10-0-0-2/40002/syn/frame")).ok());
         CO_ASSERT((co_await writer_.write("/ip/10-0-0-10/80/10-0-0-2/9/syn/sequence",
-                                          "99999999999999999999999")).ok());
+                                          "99999999999999999999999"))
+                      .ok());
         // Stray nodes at every level.
         CO_ASSERT((co_await writer_.write("/ip/10-0-0-10/http", "x")).ok());
         CO_ASSERT((co_await writer_.write("/ip/10-0-0-10/0/10-0-0-2/1/syn/count", "1")).ok());
@@ -184,16 +188,17 @@ TEST_F(guest_take, malformed_records_and_stray_nodes_are_removed_and_counted) {
         EXPECT_EQ(r->syns[0].tuple, conn(40000));
         std::set<std::string> bad;
         for (const auto& m : r->malformed) bad.insert(m.path + " | " + m.reason);
-        EXPECT_EQ(bad, (std::set<std::string>{
-                           "/ip/10-0-0-10/0 | not a port number",
-                           "/ip/10-0-0-10/http | not a port number",
-                           "/ip/10-0-0-10/80/10-0-0-2/40001 | mac: not a MAC address aa:bb:cc:dd:ee:ff",
-                           "/ip/10-0-0-10/80/10-0-0-2/40002 | frame: missing",
-                           "/ip/10-0-0-10/80/10-0-0-2/9 | tx_wnd: missing",
-                           "/ip/10-0-0-10/80/10-0-0-2/5 | no syn record",
-                           "/ip/10-0-0-10/80/10-0-0-2/70000 | not a port number",
-                           "/ip/10-0-0-10/80/not-an-ip | not an IP address in Xenstore form",
-                       }));
+        EXPECT_EQ(bad,
+                  (std::set<std::string>{
+                      "/ip/10-0-0-10/0 | not a port number",
+                      "/ip/10-0-0-10/http | not a port number",
+                      "/ip/10-0-0-10/80/10-0-0-2/40001 | mac: not a MAC address aa:bb:cc:dd:ee:ff",
+                      "/ip/10-0-0-10/80/10-0-0-2/40002 | frame: missing",
+                      "/ip/10-0-0-10/80/10-0-0-2/9 | tx_wnd: missing",
+                      "/ip/10-0-0-10/80/10-0-0-2/5 | no syn record",
+                      "/ip/10-0-0-10/80/10-0-0-2/70000 | not a port number",
+                      "/ip/10-0-0-10/80/not-an-ip | not an IP address in Xenstore form",
+                  }));
         EXPECT_TRUE((co_await children("/ip/10-0-0-10")).empty());
         auto state = co_await client_.read("/ip/10-0-0-10");
         EXPECT_EQ(state.value_or(""), "managed");

@@ -1,12 +1,13 @@
 // The classifier's golden table: {description, frame, expected verdict, reason}, one
 // row per behaviour (Katran's fixture style), run by one parameterised test.
+#include "synjitsu/classifier.h"
+
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <string>
 
 #include "frames.h"
-#include "synjitsu/classifier.h"
 
 namespace jitsu::synjitsu {
 namespace {
@@ -79,8 +80,7 @@ const std::vector<golden>& table() {
          verdict::arp_request, reason::none},
         {"ARP probe from another host (sender 0.0.0.0)",
          [] {
-             return test::arp_request(test::client_mac, *ip_address::parse("0.0.0.0"),
-                                      test::vm_ip);
+             return test::arp_request(test::client_mac, *ip_address::parse("0.0.0.0"), test::vm_ip);
          },
          verdict::arp_request, reason::none},
         {"ARP probe from the VM itself",

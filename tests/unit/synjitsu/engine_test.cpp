@@ -1,6 +1,8 @@
 // The engine end to end over frames: announcements on schedule, ARP/NA replies (exact
 // bytes), SYNs queued, and nothing once the VM is managed or up. Plus the responder's
 // frames parsed back, and the command line.
+#include "synjitsu/engine.h"
+
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -9,7 +11,6 @@
 #include "frames.h"
 #include "synjitsu/announcer.h"
 #include "synjitsu/config.h"
-#include "synjitsu/engine.h"
 #include "synjitsu/memory_queue_store.h"
 
 namespace jitsu::synjitsu {
@@ -63,8 +64,8 @@ TEST_F(engine_fixture, answers_arp_with_the_exact_reply) {
     EXPECT_EQ(eng.on_frame(test::arp_request(test::client_mac, test::client_ip, test::vm_ip), 7),
               verdict::arp_request);
     ASSERT_EQ(sink.sent.size(), 1U);
-    bytes expected = test::arp_reply_frame(test::vm_mac, test::vm_ip, test::client_mac,
-                                           test::client_ip);
+    bytes expected =
+        test::arp_reply_frame(test::vm_mac, test::vm_ip, test::client_mac, test::client_ip);
     expected.resize(60, 0);
     EXPECT_EQ(sink.sent[0].frame, expected);
     EXPECT_EQ(sink.sent[0].time, 7U);
@@ -123,7 +124,8 @@ TEST_F(engine_fixture, vm_own_garp_stops_service_and_re_registration_restarts_it
 TEST_F(engine_fixture, syn_just_before_registration_is_queued_when_the_ip_is_registered) {
     const std::uint64_t t0 = 5000 * ms;
     const ip_address other = ip_address(ipv4_address(10, 0, 0, 99));
-    EXPECT_EQ(eng.on_frame(test::tcp_frame({.sport = 1111}), t0 - 300 * ms), verdict::ignore);  // too old
+    EXPECT_EQ(eng.on_frame(test::tcp_frame({.sport = 1111}), t0 - 300 * ms),
+              verdict::ignore);  // too old
     EXPECT_EQ(eng.on_frame(test::tcp_frame({.sport = 2222}), t0 - 3 * ms), verdict::ignore);
     EXPECT_EQ(eng.on_frame(test::tcp_frame({.dst = other, .sport = 3333}), t0 - 2 * ms),
               verdict::ignore);
@@ -180,9 +182,10 @@ TEST(synjitsu_recent_syns, bounded_and_oldest_first) {
 
 TEST_F(engine_fixture, never_answers_for_unknown_ips) {
     for (int i = 0; i < 100; ++i) {
-        eng.on_frame(test::arp_request(test::client_mac, test::client_ip,
-                                       ip_address(ipv4_address(10, 0, 1, static_cast<std::uint8_t>(i)))),
-                     static_cast<std::uint64_t>(i));
+        eng.on_frame(
+            test::arp_request(test::client_mac, test::client_ip,
+                              ip_address(ipv4_address(10, 0, 1, static_cast<std::uint8_t>(i)))),
+            static_cast<std::uint64_t>(i));
     }
     eng.on_tick(10'000 * ms);
     EXPECT_TRUE(sink.sent.empty());
@@ -196,7 +199,8 @@ TEST_F(engine_fixture, table_capacity_is_enforced) {
     engine small{s, st, mm, writer_limits{}, offline_isn_key, 2};
     EXPECT_TRUE(small.add_vm(*ip_address::parse("10.0.0.1"), test::vm_mac, vm_source::xenstore, 0));
     EXPECT_TRUE(small.add_vm(*ip_address::parse("10.0.0.2"), test::vm_mac, vm_source::xenstore, 0));
-    EXPECT_FALSE(small.add_vm(*ip_address::parse("10.0.0.3"), test::vm_mac, vm_source::xenstore, 0));
+    EXPECT_FALSE(
+        small.add_vm(*ip_address::parse("10.0.0.3"), test::vm_mac, vm_source::xenstore, 0));
     EXPECT_EQ(mm.table_full, 1U);
 }
 
@@ -205,16 +209,18 @@ TEST(synjitsu_config, booting_specs) {
     EXPECT_EQ(b.ip, test::vm_ip);
     EXPECT_EQ(b.mac, test::vm_mac);
     EXPECT_EQ(parse_booting("fd00::10=02:00:00:00:00:10").ip, test::vm6_ip);
-    for (const char* bad : {"10.0.0.10", "10.0.0.10=", "=02:00:00:00:00:10", "10.0.0=02:00:00:00:00:10",
-                            "10.0.0.10=ff:ff:ff:ff:ff:ff", "10.0.0.10=00:00:00:00:00:00",
-                            "10.0.0.10=02:00:00:00:00", "010.0.0.10=02:00:00:00:00:10"}) {
+    for (const char* bad :
+         {"10.0.0.10", "10.0.0.10=", "=02:00:00:00:00:10", "10.0.0=02:00:00:00:00:10",
+          "10.0.0.10=ff:ff:ff:ff:ff:ff", "10.0.0.10=00:00:00:00:00:00", "10.0.0.10=02:00:00:00:00",
+          "010.0.0.10=02:00:00:00:00:10"}) {
         EXPECT_THROW(parse_booting(bad), std::invalid_argument) << bad;
     }
 }
 
 TEST(synjitsu_config, command_line) {
-    const char* ok[] = {"synjitsu", "--pcap-in", "x.pcap", "--booting", "10.0.0.10=02:00:00:00:00:10",
-                        "--queue-limit", "8", "--max-age", "2.5", "--dump-queue"};
+    const char* ok[] = {
+        "synjitsu",      "--pcap-in", "x.pcap",    "--booting", "10.0.0.10=02:00:00:00:00:10",
+        "--queue-limit", "8",         "--max-age", "2.5",       "--dump-queue"};
     auto r = parse_command_line(10, ok);
     ASSERT_TRUE(r.cfg) << r.message;
     EXPECT_TRUE(r.cfg->offline());
@@ -243,8 +249,9 @@ TEST(synjitsu_metrics, prometheus_text) {
     m.syns_queued = 3;
     m.booting_vms = 1;
     const std::string text = format_metrics_prometheus(m);
-    EXPECT_NE(text.find("# TYPE synjitsu_syns_queued_total counter\nsynjitsu_syns_queued_total 3\n"),
-              std::string::npos);
+    EXPECT_NE(
+        text.find("# TYPE synjitsu_syns_queued_total counter\nsynjitsu_syns_queued_total 3\n"),
+        std::string::npos);
     EXPECT_NE(text.find("# TYPE synjitsu_booting_vms gauge\nsynjitsu_booting_vms 1\n"),
               std::string::npos);
 }

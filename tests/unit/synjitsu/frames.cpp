@@ -39,8 +39,8 @@ bytes arp_request(const mac_address& sender_mac, const ip_address& sender_ip,
 bytes arp_reply_frame(const mac_address& sender_mac, const ip_address& sender_ip,
                       const mac_address& target_mac, const ip_address& target_ip) {
     std::array<std::uint8_t, 64> buf{};
-    const std::size_t n = packet::build_arp_reply(buf, sender_mac, sender_ip.v4(), target_mac,
-                                                  target_ip.v4());
+    const std::size_t n =
+        packet::build_arp_reply(buf, sender_mac, sender_ip.v4(), target_mac, target_ip.v4());
     return bytes(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
 }
 

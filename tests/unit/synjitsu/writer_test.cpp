@@ -90,10 +90,10 @@ TEST(synjitsu_record, ipv6_paths_and_isn_stability) {
               "fd00-0000-0000-0000-0000-0000-0000-0002/40001/syn");
     // Same 4-tuple, same ISN; another port, another ISN; another key, another ISN.
     EXPECT_EQ(syn.tx_isn, record_for(frame, 5).tx_isn);
-    EXPECT_NE(syn.tx_isn,
-              record_for(test::tcp_frame({.src = test::client6_ip, .dst = test::vm6_ip,
-                                          .sport = 40002}))
-                  .tx_isn);
+    EXPECT_NE(
+        syn.tx_isn,
+        record_for(test::tcp_frame({.src = test::client6_ip, .dst = test::vm6_ip, .sport = 40002}))
+            .tx_isn);
     EXPECT_NE(pick_isn(offline_isn_key, syn.tuple), pick_isn(isn_key{1, 2}, syn.tuple));
 }
 

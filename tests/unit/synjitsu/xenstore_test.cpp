@@ -213,8 +213,9 @@ TEST_F(xenstore_fixture, take_over_race_loses_and_doubles_nothing) {
         std::uint64_t sent = 0;
         for (int rep = 0; rep < 3; ++rep) {
             for (std::uint16_t p = 0; p < 30; ++p) {
-                eng.on_frame(test::tcp_frame({.dst = vm, .sport = static_cast<std::uint16_t>(1000 + p)}),
-                             sent);
+                eng.on_frame(
+                    test::tcp_frame({.dst = vm, .sport = static_cast<std::uint16_t>(1000 + p)}),
+                    sent);
                 ++sent;
                 io.poll();
                 if (io.stopped()) io.restart();
@@ -259,8 +260,10 @@ TEST_F(xenstore_fixture, booting_watch_adds_removes_and_counts_bad_values) {
         boost::asio::detached);
     ASSERT_TRUE(run_until([&] { return started; }));
     ASSERT_TRUE(inspect->write("/synjitsu/booting/10-0-0-10", "02:00:00:00:00:10").ok());
-    ASSERT_TRUE(inspect->write("/synjitsu/booting/fd00-0000-0000-0000-0000-0000-0000-0010",
-                               "02:00:00:00:00:10").ok());
+    ASSERT_TRUE(inspect
+                    ->write("/synjitsu/booting/fd00-0000-0000-0000-0000-0000-0000-0010",
+                            "02:00:00:00:00:10")
+                    .ok());
     ASSERT_TRUE(inspect->write("/synjitsu/booting/10-0-0-300", "02:00:00:00:00:10").ok());
     ASSERT_TRUE(inspect->write("/synjitsu/booting/10-0-0-12", "not-a-mac").ok());
     EXPECT_TRUE(run_until([&] { return eng.table().size() == 2 && !state.busy(); }));
@@ -269,7 +272,8 @@ TEST_F(xenstore_fixture, booting_watch_adds_removes_and_counts_bad_values) {
     EXPECT_GE(m.bad_xenstore_values, 2U);
     // The guest takes over: managed.
     ASSERT_TRUE(inspect->write("/ip/10-0-0-10", "managed").ok());
-    EXPECT_TRUE(run_until([&] { return eng.table().lookup(test::vm_ip)->state == vm_state::managed; }));
+    EXPECT_TRUE(
+        run_until([&] { return eng.table().lookup(test::vm_ip)->state == vm_state::managed; }));
     // jitsu-dns removes the booting node: forgotten.
     ASSERT_TRUE(inspect->rm("/synjitsu/booting/fd00-0000-0000-0000-0000-0000-0000-0010").ok());
     EXPECT_TRUE(run_until([&] { return eng.table().lookup(test::vm6_ip) == nullptr; }));

@@ -13,8 +13,8 @@
 
 #include "co_assert.h"
 #include "fake_xenstored.h"
-#include "xenstored_process.h"
 #include "xenstore/client.h"
+#include "xenstored_process.h"
 
 namespace jitsu::xenstore::testing {
 

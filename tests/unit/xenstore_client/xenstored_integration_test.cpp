@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "test_support.h"
-#include "xenstored_process.h"
 #include "xenstore/blocking_client.h"
+#include "xenstored_process.h"
 
 extern char** environ;
 

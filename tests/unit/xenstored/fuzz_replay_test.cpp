@@ -17,7 +17,7 @@ namespace jitsu::xenstored {
 namespace {
 
 class input_generator {
-public:
+  public:
     explicit input_generator(std::uint32_t seed) : rng_(seed) {}
 
     std::vector<std::uint8_t> make(std::size_t requests) {
@@ -41,11 +41,14 @@ public:
         return out;
     }
 
-private:
-    std::size_t pick(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_); }
+  private:
+    std::size_t pick(std::size_t n) {
+        return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_);
+    }
 
     std::string path() {
-        static const char* parts[] = {"a", "b", "c", "data", "local", "domain", "5", "0", "@x", "", "é", "."};
+        static const char* parts[] = {"a", "b", "c",  "data", "local", "domain",
+                                      "5", "0", "@x", "",     "é",     "."};
         std::string p = pick(4) == 0 ? "" : "/";
         const std::size_t depth = pick(4);
         for (std::size_t i = 0; i < depth; ++i) {
@@ -63,15 +66,42 @@ private:
         std::uint32_t type = static_cast<std::uint32_t>(pick(XS_TYPE_COUNT + 2));
         const std::uint32_t tx = pick(3) == 0 ? static_cast<std::uint32_t>(pick(4)) : 0;
         switch (pick(12)) {
-            case 0: type = XS_WRITE; payload = path() + '\0' + std::string(pick(40), 'v'); break;
-            case 1: type = XS_READ; payload = path() + '\0'; break;
-            case 2: type = XS_RM; payload = path() + '\0'; break;
-            case 3: type = XS_WATCH; payload = path() + '\0' + "tok" + std::to_string(pick(3)) + '\0'; break;
-            case 4: type = XS_TRANSACTION_START; payload = std::string(1, '\0'); break;
-            case 5: type = XS_TRANSACTION_END; payload = pick(2) ? std::string("T\0", 2) : std::string("F\0", 2); break;
-            case 6: type = XS_SET_PERMS; payload = path() + '\0' + "rnwbx"[pick(5)] + std::to_string(pick(7)) + '\0'; break;
-            case 7: type = XS_DIRECTORY_PART; payload = path() + '\0' + std::to_string(pick(30)) + '\0'; break;
-            case 8: type = XS_INTRODUCE; payload = std::to_string(pick(6)) + '\0' + "0" + '\0' + "1" + '\0'; break;
+            case 0:
+                type = XS_WRITE;
+                payload = path() + '\0' + std::string(pick(40), 'v');
+                break;
+            case 1:
+                type = XS_READ;
+                payload = path() + '\0';
+                break;
+            case 2:
+                type = XS_RM;
+                payload = path() + '\0';
+                break;
+            case 3:
+                type = XS_WATCH;
+                payload = path() + '\0' + "tok" + std::to_string(pick(3)) + '\0';
+                break;
+            case 4:
+                type = XS_TRANSACTION_START;
+                payload = std::string(1, '\0');
+                break;
+            case 5:
+                type = XS_TRANSACTION_END;
+                payload = pick(2) ? std::string("T\0", 2) : std::string("F\0", 2);
+                break;
+            case 6:
+                type = XS_SET_PERMS;
+                payload = path() + '\0' + "rnwbx"[pick(5)] + std::to_string(pick(7)) + '\0';
+                break;
+            case 7:
+                type = XS_DIRECTORY_PART;
+                payload = path() + '\0' + std::to_string(pick(30)) + '\0';
+                break;
+            case 8:
+                type = XS_INTRODUCE;
+                payload = std::to_string(pick(6)) + '\0' + "0" + '\0' + "1" + '\0';
+                break;
             case 9: {  // raw garbage, sometimes with an absurd length
                 std::vector<std::uint8_t> g(pick(40));
                 for (auto& b : g) b = static_cast<std::uint8_t>(pick(256));
@@ -82,7 +112,8 @@ private:
                 return g;
             }
             default:
-                for (std::size_t i = pick(30); i > 0; --i) payload.push_back(static_cast<char>(pick(256)));
+                for (std::size_t i = pick(30); i > 0; --i)
+                    payload.push_back(static_cast<char>(pick(256)));
         }
         return xenstore::make_message(type, static_cast<std::uint32_t>(pick(100)), tx, payload);
     }

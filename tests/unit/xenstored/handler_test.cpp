@@ -11,7 +11,7 @@ using testing::client;
 using testing::server_fixture;
 
 class xenstored_handler : public ::testing::Test {
-protected:
+  protected:
     server_fixture fx;
     std::unique_ptr<client> d0 = fx.dom0();
 };
@@ -58,9 +58,9 @@ TEST_F(xenstored_handler, write_creates_parents_and_relative_paths) {
 
 TEST_F(xenstored_handler, malformed_payloads_are_einval) {
     EXPECT_EQ(d0->call(XS_READ, "").error(), "EINVAL");
-    EXPECT_EQ(d0->call(XS_READ, "/a").error(), "EINVAL");          // no NUL
-    EXPECT_EQ(d0->call(XS_READ, "/a\0/b\0"s).error(), "EINVAL");   // two args
-    EXPECT_EQ(d0->call(XS_WRITE, "/a").error(), "EINVAL");         // no NUL at all
+    EXPECT_EQ(d0->call(XS_READ, "/a").error(), "EINVAL");         // no NUL
+    EXPECT_EQ(d0->call(XS_READ, "/a\0/b\0"s).error(), "EINVAL");  // two args
+    EXPECT_EQ(d0->call(XS_WRITE, "/a").error(), "EINVAL");        // no NUL at all
     EXPECT_EQ(d0->call(XS_MKDIR, "").error(), "EINVAL");
     EXPECT_EQ(d0->call(XS_RM, "/a").error(), "EINVAL");
     EXPECT_EQ(d0->call(XS_DIRECTORY, "/\0x"s).error(), "EINVAL");
@@ -71,7 +71,11 @@ TEST_F(xenstored_handler, malformed_payloads_are_einval) {
     EXPECT_EQ(d0->call(XS_UNWATCH, "/a").error(), "EINVAL");
     EXPECT_EQ(d0->call(XS_DIRECTORY_PART, "/\0"s).error(), "EINVAL");
     EXPECT_EQ(d0->call(XS_GET_DOMAIN_PATH, "").error(), "EINVAL");
-    EXPECT_EQ(d0->call(XS_INTRODUCE, "1\0"s "2\0"s).error(), "EINVAL");
+    EXPECT_EQ(d0->call(XS_INTRODUCE,
+                       "1\0"s
+                       "2\0"s)
+                  .error(),
+              "EINVAL");
     EXPECT_EQ(d0->call(XS_TRANSACTION_END, "X\0"s).error(), "EINVAL");
 }
 
@@ -139,7 +143,9 @@ TEST_F(xenstored_handler, directory_order_and_e2big) {
     for (int i = 0; i < 30; ++i) expected += (i ? "," : "") + name + std::to_string(i);
     EXPECT_EQ(client::join(all), expected);
     // Past the end: generation, then an empty string.
-    auto end = d0->call(XS_DIRECTORY_PART, "/big\0"s "999999\0"s);
+    auto end = d0->call(XS_DIRECTORY_PART,
+                        "/big\0"s
+                        "999999\0"s);
     EXPECT_EQ(end.payload, gen + '\0' + '\0');
 }
 
@@ -168,14 +174,26 @@ TEST_F(xenstored_handler, introduce_release_is_introduced) {
     ASSERT_EQ(d0->watch("@introduceDomain", "in"), "");
     ASSERT_EQ(d0->watch("@releaseDomain", "out"), "");
     d0->events();
-    EXPECT_EQ(client::ack(d0->call(XS_INTRODUCE, "3\0"s "1234\0"s "5\0"s)), "");
+    EXPECT_EQ(client::ack(d0->call(XS_INTRODUCE,
+                                   "3\0"s
+                                   "1234\0"s
+                                   "5\0"s)),
+              "");
     EXPECT_EQ(d0->call(XS_IS_DOMAIN_INTRODUCED, "3\0"s).payload, "T\0"s);
     auto ev = d0->events();
     ASSERT_EQ(ev.size(), 1u);
     EXPECT_EQ(ev[0], std::make_pair("@introduceDomain"s, "in"s));
-    EXPECT_EQ(d0->call(XS_INTRODUCE, "3\0"s "1234\0"s "0\0"s).error(), "EINVAL");  // port 0
+    EXPECT_EQ(d0->call(XS_INTRODUCE,
+                       "3\0"s
+                       "1234\0"s
+                       "0\0"s)
+                  .error(),
+              "EINVAL");  // port 0
     EXPECT_EQ(client::ack(d0->call(XS_RESUME, "3\0"s)), "");
-    EXPECT_EQ(client::ack(d0->call(XS_SET_TARGET, "3\0"s "0\0"s)), "");
+    EXPECT_EQ(client::ack(d0->call(XS_SET_TARGET,
+                                   "3\0"s
+                                   "0\0"s)),
+              "");
     EXPECT_EQ(client::ack(d0->call(XS_RELEASE, "3\0"s)), "");
     ev = d0->events();
     ASSERT_EQ(ev.size(), 1u);
@@ -197,12 +215,25 @@ TEST_F(xenstored_handler, control_commands) {
     auto q = d0->call(XS_CONTROL, "quota\0"s);
     EXPECT_EQ(q.payload.rfind("Quota settings:\n", 0), 0u);
     EXPECT_NE(q.payload.find("watches          :      128"), std::string::npos) << q.payload;
-    EXPECT_EQ(client::ack(d0->call(XS_CONTROL, "quota\0set\0watches\0" "5\0"s)), "");
+    EXPECT_EQ(client::ack(d0->call(XS_CONTROL,
+                                   "quota\0set\0watches\0"
+                                   "5\0"s)),
+              "");
     EXPECT_EQ(fx.state().quotas().watches, 5u);
-    EXPECT_EQ(d0->call(XS_CONTROL, "quota\0set\0nonsense\0" "5\0"s).error(), "EINVAL");
-    auto dom = d0->call(XS_CONTROL, "quota\0" "0\0"s);
+    EXPECT_EQ(d0->call(XS_CONTROL,
+                       "quota\0set\0nonsense\0"
+                       "5\0"s)
+                  .error(),
+              "EINVAL");
+    auto dom = d0->call(XS_CONTROL,
+                        "quota\0"
+                        "0\0"s);
     EXPECT_EQ(dom.payload.rfind("Domain 0:\n", 0), 0u) << dom.payload;
-    EXPECT_EQ(d0->call(XS_CONTROL, "quota\0" "99\0"s).error(), "ENOENT");
+    EXPECT_EQ(d0->call(XS_CONTROL,
+                       "quota\0"
+                       "99\0"s)
+                  .error(),
+              "ENOENT");
     EXPECT_FALSE(d0->call(XS_CONTROL, "quota-soft\0"s).is_error());
     EXPECT_EQ(d0->call(XS_CONTROL, "no-such-command\0"s).error(), "EINVAL");
     EXPECT_EQ(d0->call(XS_CONTROL, "").error(), "EINVAL");

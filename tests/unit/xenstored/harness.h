@@ -38,9 +38,9 @@ inline std::vector<message> parse_messages(const std::vector<std::uint8_t>& byte
     while (!rest.empty()) {
         auto f = xenstore::parse_frame(rest);
         if (f.status != xenstore::frame_status::complete) break;
-        out.push_back({f.hdr.type, f.hdr.req_id, f.hdr.tx_id,
-                       std::string(reinterpret_cast<const char*>(f.payload.data()),
-                                   f.payload.size())});
+        out.push_back(
+            {f.hdr.type, f.hdr.req_id, f.hdr.tx_id,
+             std::string(reinterpret_cast<const char*>(f.payload.data()), f.payload.size())});
         rest = rest.subspan(f.consumed);
     }
     return out;
@@ -49,7 +49,7 @@ inline std::vector<message> parse_messages(const std::vector<std::uint8_t>& byte
 class server_fixture;
 
 class client {
-public:
+  public:
     client(core& c, request_handler& h, std::uint32_t domid) : handler_(h), s_(c, domid) {}
 
     // Sends one request; returns everything this client received meanwhile.
@@ -162,7 +162,7 @@ public:
         return out;
     }
 
-private:
+  private:
     request_handler& handler_;
     session s_;
     std::uint32_t req_id_ = 0;
@@ -172,7 +172,7 @@ private:
 
 // A core plus a handler; make clients with dom0() / domain(N).
 class server_fixture {
-public:
+  public:
     explicit server_fixture(quota_config q = {}) : state_(q), handler_(state_) {}
     std::unique_ptr<client> dom0() { return std::make_unique<client>(state_, handler_, 0); }
     std::unique_ptr<client> domain(std::uint32_t domid) {
@@ -181,7 +181,7 @@ public:
     core& state() { return state_; }
     request_handler& handler() { return handler_; }
 
-private:
+  private:
     core state_;
     request_handler handler_;
 };

@@ -1,9 +1,9 @@
 // jitsu-xenstored's command line.
+#include "xenstored/options.h"
+
 #include <gtest/gtest.h>
 
 #include <vector>
-
-#include "xenstored/options.h"
 
 namespace jitsu::xenstored {
 namespace {
@@ -23,11 +23,30 @@ TEST(xenstored_options, defaults) {
 }
 
 TEST(xenstored_options, all_flags) {
-    auto p = parse({"--socket", "/tmp/s", "--persist", "/tmp/p", "--pid-file", "/tmp/pid", "-v",
-                    "--domain-socket", "5:/tmp/d5", "--domain-socket", "7:/tmp/d7",
-                    "--persist-fsync", "-W", "9", "--transaction", "4", "-E", "50",
-                    "--quota", "outstanding=3", "-Q", "transaction-nodes=77",
-                    "--output-limit", "65536"});
+    auto p = parse({"--socket",
+                    "/tmp/s",
+                    "--persist",
+                    "/tmp/p",
+                    "--pid-file",
+                    "/tmp/pid",
+                    "-v",
+                    "--domain-socket",
+                    "5:/tmp/d5",
+                    "--domain-socket",
+                    "7:/tmp/d7",
+                    "--persist-fsync",
+                    "-W",
+                    "9",
+                    "--transaction",
+                    "4",
+                    "-E",
+                    "50",
+                    "--quota",
+                    "outstanding=3",
+                    "-Q",
+                    "transaction-nodes=77",
+                    "--output-limit",
+                    "65536"});
     ASSERT_TRUE(p.config) << p.message;
     const auto& c = *p.config;
     EXPECT_EQ(c.socket_path, "/tmp/s");
@@ -57,19 +76,18 @@ TEST(xenstored_options, help) {
 }
 
 TEST(xenstored_options, bad_flags_exit_2_with_one_line) {
-    for (auto args : std::vector<std::vector<const char*>>{
-             {"--bogus"},
-             {"--socket"},
-             {"--domain-socket", "nocolon"},
-             {"--domain-socket", "0:/tmp/x"},
-             {"--domain-socket", "x:/tmp/x"},
-             {"--domain-socket", "5:"},
-             {"--quota", "outstanding"},
-             {"--quota", "nonsense=3"},
-             {"--quota", "watches=0"},
-             {"-W", "0"},
-             {"-W", "abc"},
-             {"stray-argument"}}) {
+    for (auto args : std::vector<std::vector<const char*>>{{"--bogus"},
+                                                           {"--socket"},
+                                                           {"--domain-socket", "nocolon"},
+                                                           {"--domain-socket", "0:/tmp/x"},
+                                                           {"--domain-socket", "x:/tmp/x"},
+                                                           {"--domain-socket", "5:"},
+                                                           {"--quota", "outstanding"},
+                                                           {"--quota", "nonsense=3"},
+                                                           {"--quota", "watches=0"},
+                                                           {"-W", "0"},
+                                                           {"-W", "abc"},
+                                                           {"stray-argument"}}) {
         auto p = parse(args);
         EXPECT_FALSE(p.config) << args[0];
         EXPECT_EQ(p.exit_code, 2) << args[0];

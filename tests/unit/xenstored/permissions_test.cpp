@@ -1,9 +1,10 @@
 // Permissions: perm_for rules, and their enforcement through the request handler for
 // an unprivileged domain.
+#include "xenstored/permissions.h"
+
 #include <gtest/gtest.h>
 
 #include "harness.h"
-#include "xenstored/permissions.h"
 
 namespace jitsu::xenstored {
 namespace {
@@ -151,7 +152,12 @@ TEST(xenstored_permissions, privileged_requests_refused_for_domu) {
     server_fixture fx;
     auto d5 = fx.domain(5);
     EXPECT_EQ(d5->call(XS_CONTROL, "help\0"s).error(), "EACCES");
-    EXPECT_EQ(d5->call(XS_INTRODUCE, "7\0"s "0\0"s "1\0"s).error(), "EACCES");
+    EXPECT_EQ(d5->call(XS_INTRODUCE,
+                       "7\0"s
+                       "0\0"s
+                       "1\0"s)
+                  .error(),
+              "EACCES");
     EXPECT_EQ(d5->call(XS_RELEASE, "7\0"s).error(), "EACCES");
     EXPECT_EQ(d5->call(XS_IS_DOMAIN_INTRODUCED, "0\0"s).error(), "EACCES");
     // Special paths: only dom0 (n0) may watch them... the registration works, but no

@@ -1,9 +1,10 @@
 // Quotas: per connection (watches, transactions, outstanding, output) for everyone,
 // per domain (nodes, node size, permissions, transaction nodes) for unprivileged ones.
+#include "xenstored/quota.h"
+
 #include <gtest/gtest.h>
 
 #include "harness.h"
-#include "xenstored/quota.h"
 
 namespace jitsu::xenstored {
 namespace {

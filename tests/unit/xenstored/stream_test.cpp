@@ -14,7 +14,7 @@ using namespace std::string_literals;
 using testing::parse_messages;
 
 class xenstored_stream : public ::testing::Test {
-protected:
+  protected:
     void feed(const std::vector<std::uint8_t>& bytes) {
         auto space = stream.read_space();
         ASSERT_GE(space.size(), bytes.size());

@@ -13,7 +13,7 @@ using testing::client;
 using testing::server_fixture;
 
 class xenstored_transaction : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         ASSERT_EQ(a->write("/t/x", "1"), "");
         ASSERT_EQ(a->write("/t/y", "2"), "");

@@ -14,7 +14,7 @@ using event = std::pair<std::string, std::string>;
 using events = std::vector<event>;
 
 class xenstored_watch : public ::testing::Test {
-protected:
+  protected:
     server_fixture fx;
     std::unique_ptr<client> w = fx.dom0();  // the watcher
     std::unique_ptr<client> c = fx.dom0();  // makes changes
@@ -137,12 +137,20 @@ TEST_F(xenstored_watch, special_paths) {
     ASSERT_EQ(w->watch("@unknownSpecial", "u"), "");  // accepted, never fires
     EXPECT_EQ(w->events(), (events{{"@releaseDomain", "rel"}, {"@unknownSpecial", "u"}}));
     EXPECT_EQ(d5->events(), (events{{"@releaseDomain", "rel5"}}));
-    ASSERT_EQ(client::ack(c->call(XS_INTRODUCE, "9\0"s "0\0"s "3\0"s)), "");
+    ASSERT_EQ(client::ack(c->call(XS_INTRODUCE,
+                                  "9\0"s
+                                  "0\0"s
+                                  "3\0"s)),
+              "");
     ASSERT_EQ(client::ack(c->call(XS_RELEASE, "9\0"s)), "");
     EXPECT_EQ(w->events(), (events{{"@releaseDomain", "rel"}}));
     EXPECT_TRUE(d5->events().empty());  // n0: only dom0 sees it
     ASSERT_EQ(c->set_perms("@releaseDomain", {"n0", "r5"}), "");
-    ASSERT_EQ(client::ack(c->call(XS_INTRODUCE, "9\0"s "0\0"s "3\0"s)), "");
+    ASSERT_EQ(client::ack(c->call(XS_INTRODUCE,
+                                  "9\0"s
+                                  "0\0"s
+                                  "3\0"s)),
+              "");
     ASSERT_EQ(client::ack(c->call(XS_RELEASE, "9\0"s)), "");
     EXPECT_EQ(d5->events(), (events{{"@releaseDomain", "rel5"}}));
     EXPECT_EQ(w->watch("@" + std::string(2048, 'x'), "t"), "EINVAL");

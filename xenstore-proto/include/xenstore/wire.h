@@ -59,7 +59,7 @@ frame parse_frame(std::span<const std::uint8_t> buffer);
 
 // Reads NUL-terminated strings out of a payload without copying.
 class payload_reader {
-public:
+  public:
     explicit payload_reader(std::span<const std::uint8_t> payload) : rest_(payload) {}
     explicit payload_reader(std::string_view payload)
         : rest_(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()) {}
@@ -70,7 +70,7 @@ public:
     std::string_view rest() const;
     bool empty() const { return rest_.empty(); }
 
-private:
+  private:
     std::span<const std::uint8_t> rest_;
 };
 
@@ -81,7 +81,7 @@ std::vector<std::string_view> split_strings(std::string_view payload);
 // Builds one message: header + payload. Strings appended with `add_string` get a NUL;
 // `add_raw` appends bytes as they are. `finish` fills in len and returns the bytes.
 class message_builder {
-public:
+  public:
     message_builder(std::uint32_t type, std::uint32_t req_id, std::uint32_t tx_id);
     message_builder& add_string(std::string_view s);
     message_builder& add_raw(std::string_view s);
@@ -89,7 +89,7 @@ public:
     // Moves the bytes out: the builder is spent afterwards.
     std::vector<std::uint8_t> finish();
 
-private:
+  private:
     std::vector<std::uint8_t> bytes_;
 };
 

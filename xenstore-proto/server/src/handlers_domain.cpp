@@ -89,9 +89,9 @@ int do_is_domain_introduced(request_context& r) {
     auto arg = r.one_arg();
     if (!arg) return EINVAL;
     const long long id = parse_atoi(*arg);
-    const bool yes = id == domid_self ||
-                     (id >= 0 && id < domid_first_reserved &&
-                      r.state.domains().is_introduced(static_cast<std::uint32_t>(id)));
+    const bool yes =
+        id == domid_self || (id >= 0 && id < domid_first_reserved &&
+                             r.state.domains().is_introduced(static_cast<std::uint32_t>(id)));
     r.reply_parts({yes ? "T" : "F", {"\0", 1}});
     return 0;
 }

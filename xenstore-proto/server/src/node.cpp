@@ -2,8 +2,7 @@
 
 namespace jitsu::xenstored {
 
-std::size_t node_size(std::size_t value_size, std::size_t perm_count,
-                      std::size_t children_size) {
+std::size_t node_size(std::size_t value_size, std::size_t perm_count, std::size_t children_size) {
     // struct xs_tdb_record_hdr (u64 generation, 3 x u32, padded to 24) followed by
     // struct xs_permissions[] (8 bytes each), the value and the children.
     constexpr std::size_t header = 24;

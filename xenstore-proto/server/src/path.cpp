@@ -7,8 +7,8 @@ namespace jitsu::xenstored {
 namespace {
 
 constexpr bool is_name_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '/' || c == '_' || c == '@';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '/' || c == '_' || c == '@';
 }
 
 }  // namespace
@@ -78,8 +78,6 @@ std::string child_path(std::string_view parent, std::string_view child) {
     return out;
 }
 
-std::string domain_path(std::uint32_t domid) {
-    return "/local/domain/" + std::to_string(domid);
-}
+std::string domain_path(std::uint32_t domid) { return "/local/domain/" + std::to_string(domid); }
 
 }  // namespace jitsu::xenstored

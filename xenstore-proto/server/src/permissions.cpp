@@ -4,10 +4,14 @@ namespace jitsu::xenstored {
 
 unsigned access_bits(access a) {
     switch (a) {
-        case access::none: return perm_none;
-        case access::read: return perm_read;
-        case access::write: return perm_write;
-        case access::both: return perm_read | perm_write;
+        case access::none:
+            return perm_none;
+        case access::read:
+            return perm_read;
+        case access::write:
+            return perm_write;
+        case access::both:
+            return perm_read | perm_write;
     }
     return perm_none;
 }

@@ -116,9 +116,8 @@ int write_node(op_context& ctx, std::string_view path, std::string_view value) {
         return 0;
     }
     if (err != 0) return err;
-    if (!ctx.who.privileged &&
-        node_size(value.size(), existing->perms.size(), existing->children.size()) >=
-            ctx.quotas.node_size) {
+    if (!ctx.who.privileged && node_size(value.size(), existing->perms.size(),
+                                         existing->children.size()) >= ctx.quotas.node_size) {
         return ENOSPC;
     }
     node* n = ctx.view.modify(path);
@@ -180,7 +179,8 @@ int remove_node(op_context& ctx, std::string_view path) {
         std::vector<std::string> kids;
         for_each_child(n->children, [&](std::string_view c) { kids.push_back(child_path(p, c)); });
         // Push in reverse so children are visited in their listed order.
-        for (auto it = kids.rbegin(); it != kids.rend(); ++it) stack.emplace_back(std::move(*it), false);
+        for (auto it = kids.rbegin(); it != kids.rend(); ++it)
+            stack.emplace_back(std::move(*it), false);
     }
 
     for (const auto& p : doomed) {

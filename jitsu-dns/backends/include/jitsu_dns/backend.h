@@ -5,13 +5,13 @@
 // worker thread, never on the DNS event loop, one call at a time per backend. Failures
 // throw backend_error with a one-line message that names the VM.
 
-#include "jitsu_dns/vm_spec.h"
-
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include "jitsu_dns/vm_spec.h"
 
 namespace jitsu::dns {
 

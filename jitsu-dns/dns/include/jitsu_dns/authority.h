@@ -4,14 +4,14 @@
 // server, which compiles it into its lookup tables. Plain data: no Asio, no Xenstore, so
 // the codec, its fuzzer and its unit tests link without either.
 
-#include "common/ipv4_address.h"
-#include "common/ipv6_address.h"
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "common/ipv4_address.h"
+#include "common/ipv6_address.h"
 
 namespace jitsu::dns {
 

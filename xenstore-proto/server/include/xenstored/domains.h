@@ -18,7 +18,7 @@ inline constexpr std::string_view release_domain_path = "@releaseDomain";
 inline constexpr std::uint32_t domid_self = 0x7FF0;
 
 class domain_registry {
-public:
+  public:
     domain_registry();
 
     // True if the domain was not introduced before.
@@ -32,7 +32,7 @@ public:
     perm_list* special_perms(std::string_view name);
     const perm_list* special_perms(std::string_view name) const;
 
-private:
+  private:
     std::set<std::uint32_t> introduced_{0};
     perm_list introduce_perms_;
     perm_list release_perms_;

@@ -34,8 +34,7 @@ struct node {
 
 // The size xenstored 4.17 stores for a node (record header, 8 bytes per permission,
 // value, children), which its node-size quota ("entry-size") limits.
-std::size_t node_size(std::size_t value_size, std::size_t perm_count,
-                      std::size_t children_size);
+std::size_t node_size(std::size_t value_size, std::size_t perm_count, std::size_t children_size);
 inline std::size_t node_size(const node& n) {
     return node_size(n.value.size(), n.perms.size(), n.children.size());
 }

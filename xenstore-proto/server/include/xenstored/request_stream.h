@@ -17,7 +17,7 @@
 namespace jitsu::xenstored {
 
 class request_stream {
-public:
+  public:
     // Room for several maximal requests; always enough for one.
     static constexpr std::size_t buffer_size = 64 * 1024;
 
@@ -36,7 +36,7 @@ public:
 
     std::size_t buffered() const { return end_ - begin_; }
 
-private:
+  private:
     void compact();
 
     request_handler& handler_;

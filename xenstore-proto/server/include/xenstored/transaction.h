@@ -22,12 +22,12 @@
 namespace jitsu::xenstored {
 
 class transaction {
-public:
+  public:
     struct entry {
         std::string path;
-        std::optional<node> local;                  // nullopt: absent in this transaction
+        std::optional<node> local;                      // nullopt: absent in this transaction
         std::uint64_t read_generation = no_generation;  // committed generation when captured
-        std::optional<perm_list> original_perms;    // perms when captured (watch checks)
+        std::optional<perm_list> original_perms;        // perms when captured (watch checks)
         bool modified = false;
         bool fire = false;   // a watch event is due at commit
         bool exact = false;  // ... for watchers of exactly this node only
@@ -58,7 +58,7 @@ public:
 
     const std::deque<entry>& entries() const { return entries_; }
 
-private:
+  private:
     std::uint32_t id_;
     std::deque<entry> entries_;  // access order; deque keeps references stable
     std::unordered_map<std::string, std::size_t, string_hash, std::equal_to<>> index_;

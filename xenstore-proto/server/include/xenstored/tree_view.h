@@ -15,19 +15,18 @@ namespace jitsu::xenstored {
 // permissions if the caller has them at hand (else they are looked up), `old_perms`
 // the ones before a set_perms or at a transaction's first access.
 class change_listener {
-public:
+  public:
     virtual void node_changed(std::string_view path, bool exact, const perm_list* node_perms,
                               const perm_list* old_perms) = 0;
 
-protected:
+  protected:
     ~change_listener() = default;
 };
 
 class tree_view {
-public:
+  public:
     // `tx_node_limit`: most nodes a transaction may touch (0 = unlimited).
-    tree_view(store& s, transaction* tx, change_listener& listener,
-              std::size_t tx_node_limit = 0)
+    tree_view(store& s, transaction* tx, change_listener& listener, std::size_t tx_node_limit = 0)
         : store_(s), tx_(tx), listener_(listener), tx_node_limit_(tx_node_limit) {}
 
     bool in_transaction() const { return tx_ != nullptr; }
@@ -53,7 +52,7 @@ public:
     void changed(std::string_view path, bool exact, const perm_list* node_perms,
                  const perm_list* old_perms);
 
-private:
+  private:
     store& store_;
     transaction* tx_;
     change_listener& listener_;

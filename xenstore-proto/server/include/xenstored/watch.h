@@ -20,7 +20,7 @@ namespace jitsu::xenstored {
 class session;
 
 struct watch {
-    std::string path;   // absolute node path, or a name starting with '@'
+    std::string path;  // absolute node path, or a name starting with '@'
     std::string token;
     std::size_t strip = 0;  // relative watch: length of the implicit path cut from events
     session* owner = nullptr;
@@ -31,7 +31,7 @@ struct watch {
 std::string_view event_path(const watch& w, std::string_view path);
 
 class watch_registry {
-public:
+  public:
     void add(watch& w);
     void remove(const watch& w);
     bool empty() const { return count_ == 0; }
@@ -59,7 +59,7 @@ public:
         }
     }
 
-private:
+  private:
     template <typename F>
     void visit(std::string_view p, F& f) const {
         auto it = by_path_.find(p);
