@@ -5,14 +5,15 @@
 //
 //   ports   = the ports= hints ∪ the destination ports of the SYNs queued for it
 //             (at most host_replay_limits::max_ports; later ones are not probed)
-//   probing : every `interval`, one TCP connect per port not yet accepted, from
-//             synjitsu's own namespace (prober); each attempt is abandoned after
-//             `attempt_timeout` (a SYN lost while the VM is down), so attempts overlap
-//             and a VM that comes up is seen within one interval. Refused (RST: the
-//             kernel is up, nothing listens yet), timed out, failed: keep probing.
-//             A probe's SYN is never queued: its 4-tuple is excluded in the booting
-//             table from before its connect() until `exclusion_grace` after its socket
-//             closed (booting_table::exclude).
+//   probing : every `interval`, one probe SYN per port not yet accepted, from
+//             synjitsu's own namespace (prober; live: a half-open handshake, so the
+//             VM's service never accepts a probe connection, tcp_prober.h); each
+//             attempt is abandoned after `attempt_timeout` (a SYN lost while the VM is
+//             down), so attempts overlap and a VM that comes up is seen within one
+//             interval. Refused (RST: the kernel is up, nothing listens yet), timed
+//             out, failed: keep probing. A probe's SYN is never queued: its 4-tuple is
+//             excluded in the booting table from before the SYN leaves until
+//             `exclusion_grace` after the probe ended (booting_table::exclude).
 //   success : every port has accepted once -> take the queue (queue_taker: syn-take's
 //             take-over, /ip/<ip> = managed, records removed) and hand the taken SYNs to
 //             the engine, which sends each to the VM's MAC (checksums repaired) and stops
@@ -57,8 +58,8 @@ struct host_replay_limits {
     std::uint64_t give_up_ns = 120'000'000'000ULL;
     // Ports probed per VM.
     std::size_t max_ports = 8;
-    // Probe connections open at once over all VMs (file descriptors); attempts due
-    // beyond it wait for the next interval.
+    // Probes in flight at once over all VMs (each holds a file descriptor); attempts
+    // due beyond it wait for the next interval.
     std::size_t max_in_flight = 256;
     // A closed probe's 4-tuple stays excluded this long: its SYN may still sit in the
     // capture buffer.
@@ -70,7 +71,7 @@ struct host_replay_limits {
 };
 
 enum class probe_outcome : std::uint8_t {
-    accepted,  // the handshake completed: something listens on the port
+    accepted,  // SYN-ACK: something listens on the port
     refused,   // RST: the VM's kernel is up, nothing listens yet
     failed,    // any other error (no route, unreachable, ...)
 };
@@ -79,18 +80,17 @@ const char* to_string(probe_outcome o);
 
 using probe_id = std::uint64_t;
 
-// The OS side of a probe (live: tcp_prober, non-blocking sockets on the Asio loop).
+// The OS side of a probe (live: tcp_prober, half-open handshakes on the Asio loop).
 class prober {
   public:
     virtual ~prober() = default;
-    // Starts a TCP connection to ip:port without blocking. The socket is bound before
-    // its connect(), so the returned 4-tuple (seen from the VM: local = ip:port) is exact
-    // before its SYN leaves. The outcome is reported later through
-    // host_replay::on_probe_result, never from within this call. nullopt (with `ec`): it
-    // could not even start.
+    // Sends a TCP SYN to ip:port without blocking. The returned 4-tuple (seen from the
+    // VM: local = ip:port) is the SYN's, exact before it leaves. The outcome is reported
+    // later through host_replay::on_probe_result, never from within this call. nullopt
+    // (with `ec`): it could not even start.
     virtual std::optional<four_tuple> start(probe_id id, const ip_address& ip, std::uint16_t port,
                                             std::error_code& ec) = 0;
-    // Abandons a probe (closes its socket); no outcome is reported for it.
+    // Abandons a probe (frees its source port); no outcome is reported for it.
     virtual void cancel(probe_id id) = 0;
     // A VM is (still) being probed: e.g. seed the neighbour cache with its MAC, so a
     // probe needs no ARP round trip to a VM that may not answer one yet.

@@ -9,13 +9,17 @@
 #        20 ms of the first SYN-ACK the guest sent to its probe, the client's connection is
 #        established (its ACK of the guest's SYN-ACK) and the client sent no new SYN after
 #        the probe success (0 extra retransmissions); GET / 200 from the guest's own
-#        kernel. Printed: probe success -> established, split into synjitsu's injection
-#        and the guest's answer. The end-to-end 20 ms of issue 10 is reported, not
-#        asserted: the guest's init resolves its gateway before it goes live (no ARP
-#        round trip left before its SYN-ACK), but the TCG guest itself takes 10-64 ms to
-#        answer the replayed SYN, more while it is busy with synjitsu's accepted probe
-#        connection (busybox httpd forks for it); measured here 13.4-65.6 ms, median
-#        23.6, 9 of 15 runs above 20 ms (guest/images/README.md, "Network start-up").
+#        kernel; synjitsu's probes never completed a handshake with the guest (they are
+#        half-open: no ACK or FIN from the host to its port 80, so httpd never accepts or
+#        forks for one). Printed: probe success -> established, split into synjitsu's
+#        injection, the guest's SYN-ACK and the client's ACK. The end-to-end 20 ms of
+#        issue 10 is reported, not asserted: it is the TCG guest's and the host
+#        scheduler's. With half-open probes, measured here: 3.2-19.8 ms, median 7.2, at
+#        load 2.5-5.3 (7 runs); 13-71 ms, median 39, at load 11-15 (12 runs). With the
+#        full-handshake probes before: 15-32 ms, median 22, at load 2.6-7 (6 runs);
+#        41-149 ms at load 11.9-15 (8 runs) and one run whose client SYN the guest
+#        dropped (its accept queue full of probe connections; median of the 9: 69.5). See
+#        guest/images/README.md, "Network start-up".
 #   wfp  wait_for_port=80: the DNS answer is held until the guest accepts on port 80.
 #        Asserted: jitsu-dns's probe got a SYN-ACK before the client's first SYN, and the
 #        client connected without any retransmission.
@@ -83,6 +87,9 @@ keepalive_stop
 capture_stop
 probe_ok=$(first_time rep "\$3 ~ /^$REP\\.80\$/ && \$5 ~ /^$TOPO_HOST_IP\\./ && /Flags \\[S\\.\\]/")
 established=$(first_time rep "\$3 ~ /^$client_ip\\./ && \$5 == \"$REP.80:\" && /Flags \\[\\.\\]/")
+synack=$(first_time rep "\$3 == \"$REP.80\" && \$5 ~ /^$client_ip\\./ && /Flags \\[S\\.\\]/")
+# E2E_KEEP=DIR keeps the capture too (e2e_cleanup keeps the logs).
+[ -z "${E2E_KEEP:-}" ] || { mkdir -p "$E2E_KEEP" && cp "$WORK/rep.pcap" "$E2E_KEEP/"; }
 check "synjitsu's probe got a SYN-ACK from the guest" test -n "$probe_ok"
 check "the client's connection was established" test -n "$established"
 # The client's SYNs after the probe success: synjitsu's injected copies of queued SYNs
@@ -104,6 +111,8 @@ if [ -n "$probe_ok" ] && [ -n "$established" ]; then
   inject_ms=$(ms_between "$probe_ok" "$injected")
   delta=$(ms_between "$probe_ok" "$established")
   answer_ms=$(ms_between "$injected" "$established")
+  synack_ms=$(ms_between "$injected" "${synack:-$established}")
+  ack_ms=$(ms_between "${synack:-$established}" "$established")
   check "synjitsu injected it ${inject_ms} ms after its probe success (bound 20 ms)" \
     awk -v d="$inject_ms" 'BEGIN { exit !(d >= 0 && d <= 20) }'
   check "no client retransmission after the probe success (0 extra; $late seen)" test "$late" = 0
@@ -114,10 +123,19 @@ if [ -n "$probe_ok" ] && [ -n "$established" ]; then
     -v gw="$TOPO_GATEWAY" -v vm="$REP" '$1 > t && $0 ~ ("who-has " gw " (\\([0-9a-f:]+\\) )?tell " vm ",") { n++ }
       END { print n + 0 }')
   check "the guest did not ARP for its gateway after the probe success ($gw_arps)" test "$gw_arps" = 0
+  # synjitsu's probes are half-open (synjitsu/include/synjitsu/tcp_prober.h): the host
+  # answers the guest's SYN-ACK with a RST, never an ACK or FIN, so the guest's httpd never
+  # accepts (and forks for) a probe connection.
+  probe_handshakes=$(tcpdump -r "$WORK/rep.pcap" -n 2> /dev/null | awk -v h="$TOPO_HOST_IP." \
+    -v d="$REP.80:" 'index($3, h) == 1 && $5 == d && !/Flags \[S\]/ && !/Flags \[R/ { n++ }
+      END { print n + 0 }')
+  check "no probe completed a handshake with the guest ($probe_handshakes ACK/FIN from the host)" \
+    test "$probe_handshakes" = 0
   # End to end the bound is the guest's: a TCG guest on a loaded 2-core host takes tens
   # of ms to answer (see the header).
   log "established ${delta} ms after the probe success: injection ${inject_ms} ms, the" \
-    "guest's SYN-ACK and the client's ACK ${answer_ms} ms (issue 10's target: 20 ms)"
+    "guest's SYN-ACK and the client's ACK ${answer_ms} ms (SYN-ACK ${synack_ms} ms after" \
+    "the injection, the client's ACK ${ack_ms} ms after it) (issue 10's target: 20 ms)"
 fi
 body=$(ip netns exec "$P-c1" curl -s -m 5 "http://$REP/" 2> /dev/null)
 check "GET / answers the guest's body ($body)" test "$body" = "$P-rep"
