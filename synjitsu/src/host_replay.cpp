@@ -25,9 +25,12 @@ std::string port_list(const std::vector<std::uint16_t>& ports) {
 
 const char* to_string(probe_outcome o) {
     switch (o) {
-        case probe_outcome::accepted: return "accepted";
-        case probe_outcome::refused: return "refused";
-        case probe_outcome::failed: return "failed";
+        case probe_outcome::accepted:
+            return "accepted";
+        case probe_outcome::refused:
+            return "refused";
+        case probe_outcome::failed:
+            return "failed";
     }
     return "?";
 }
