@@ -129,12 +129,15 @@ libvirtd_start() {
     return 1
   fi
   t1=$(now_ms)
+  # shellcheck disable=SC2034 # the start-up times are read by the scripts sourcing this
   LIBVIRTD_SOCKET_MS=$((t1 - t0))
   if ! LIBVIRTD_CALL_TIMEOUT=60 libvirtd_virsh version > /dev/null 2>> "$dir/libvirtd.log"; then
     _libvirtd_err "no answer on $LIBVIRTD_URI within 60 s: $(tail -n 3 "$dir/libvirtd.log" | tr '\n' ' ')"
     return 1
   fi
+  # shellcheck disable=SC2034 # read by the scripts sourcing this
   LIBVIRTD_START_MS=$(($(now_ms) - t0))
+  # shellcheck disable=SC2034 # read by the scripts sourcing this
   LIBVIRTD_PROBE_MS=$(($(now_ms) - t1))
 }
 

@@ -60,7 +60,10 @@ unit_command() {
     envs=$(sed -n 's/^Environment=//p' "$unit" | tr -d '"')
     (
         while IFS= read -r kv; do [ -n "$kv" ] && export "${kv?}"; done <<< "$envs"
-        set -a; . "$ROOT/etc/default/$1"; set +a
+        set -a
+        # shellcheck source=/dev/null # the packaged defaults file, found at run time
+        . "$ROOT/etc/default/$1"
+        set +a
         relocate "$(eval "echo \"$exec\"")"
     )
 }

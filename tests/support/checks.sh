@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the integration test scripts: one line per check, failures counted (the
 # script exits non-zero at its end when FAILURES > 0). Set CHECK_TAG before sourcing.
 FAILURES=0

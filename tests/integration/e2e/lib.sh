@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the end-to-end tests (fault runs) and record.sh: the whole system on the
 # topology of scripts/lib/topology.sh, in network namespaces this script creates:
 #

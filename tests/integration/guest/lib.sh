@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the guest integration tests: a topology in network namespaces this test
 # creates (host: br0 + gateway address; client: a veth on br0), a private
 # jitsu-xenstored, and cleanup of everything on exit, failure or Ctrl-C.
@@ -90,7 +91,9 @@ wait_netvm() {
         kill -KILL "$NETVM_PID" 2>/dev/null
     fi
     wait "$NETVM_PID" 2>/dev/null
+    # shellcheck disable=SC2034 # NETVM_RC is read by the scripts sourcing this
     NETVM_RC=$?
+    # shellcheck disable=SC2034 # as above
     [ $timed_out = 0 ] || NETVM_RC=timeout
 }
 

@@ -84,7 +84,7 @@ export XENSTORED_PATH=$tmp/xenstored.sock
 "$bin/jitsu-xenstored" --socket "$XENSTORED_PATH" 2> "$tmp/xenstored.log" &
 pids+=($!)
 wait_for 5 test -S "$XENSTORED_PATH" || fail "jitsu-xenstored did not start"
-[ $full = 1 ] && xenstore-write /synjitsu/booting/$(xs_path $VM_IP) $VM_MAC
+[ $full = 1 ] && xenstore-write "/synjitsu/booting/$(xs_path $VM_IP)" $VM_MAC
 ip netns exec $H "$bin/synjitsu" --interface br0 --metrics-file "$tmp/metrics.prom" -v \
   2> "$tmp/synjitsu.log" &
 pids+=($!)
@@ -145,7 +145,7 @@ wait_for 5 metric_is vms_managed_total 1 || fail "synjitsu did not see $root = m
 ip netns exec $C tcpdump -i eth0 -U -w "$tmp/after.pcap" "arp and ether src $VM_MAC" \
   2> /dev/null &
 tcpdump_pid=$!
-pids+=($tcpdump_pid)
+pids+=("$tcpdump_pid")
 sleep 0.5
 [ "$(arp_probe)" = none ] || fail "ARP answered after $root = managed"
 ip -n $C neigh flush all
@@ -157,7 +157,7 @@ replies=$(tcpdump -r "$tmp/after.pcap" 2> /dev/null | wc -l)
 echo "after managed: no ARP reply (capture: $replies frames from $VM_MAC)"
 
 # --- replay the captures into the bridge ---
-xenstore-rm /synjitsu/booting/$(xs_path $VM_IP)
+xenstore-rm "/synjitsu/booting/$(xs_path $VM_IP)"
 xenstore-rm /ip
 wait_for 5 metric_is booting_vms 0 || fail "booting entry removal not seen"
 fi  # full
@@ -169,7 +169,7 @@ for name in "${replay_names[@]}"; do
   for ((i = 0; i < ${#args[@]}; i++)); do
     if [ "${args[$i]}" = --booting ]; then
       spec=${args[$((i + 1))]}
-      xenstore-write /synjitsu/booting/$(xs_path "${spec%%=*}") "${spec#*=}"
+      xenstore-write "/synjitsu/booting/$(xs_path "${spec%%=*}")" "${spec#*=}"
       n=$((n + 1))
     fi
   done

@@ -67,7 +67,7 @@ start_synjitsu() {
   ip netns exec $H "$bin/synjitsu" --interface br0 --booting $VM_IP=$VM_MAC \
     --queue-limit $LIMIT --max-age "$1" --metrics-file "$tmp/m.prom" >> "$tmp/synjitsu.log" 2>&1 &
   sj=$!
-  pids+=($sj)
+  pids+=("$sj")
   wait_for 10 test -s "$tmp/m.prom" || fail "synjitsu did not start"
   wait_for 10 metric_is booting_vms 1 || fail "synjitsu does not serve $VM_IP"
   # Let it read what earlier runs left before the flood (SYNs arriving before that read

@@ -39,7 +39,7 @@ root_state() { root_links; sysctl -n net.ipv4.ip_forward; }
 before=$(root_state)
 
 nothing_of() {  # nothing_of PREFIX: no namespace, no delay line, no log left
-  ! ls /run/netns 2> /dev/null | grep -qE "^$1-" &&
+  ! compgen -G "/run/netns/$1-*" > /dev/null &&
     ! ps -eo stat=,args= | awk -v p="--name $1 " '$1 !~ /^Z/ && index($0, p)' | grep -q jitsu-delayline &&
     [ ! -e "/tmp/jitsu-topology-$1-delayline.log" ]
 }
@@ -47,7 +47,9 @@ nothing_of() {  # nothing_of PREFIX: no namespace, no delay line, no log left
 # would show), and the delay line's pid (a restart would show).
 state() {
   local ns
-  for ns in $(ls /run/netns | grep -E "^$1-" | sort); do
+  for ns in /run/netns/"$1"-*; do
+    [ -e "$ns" ] || continue
+    ns=${ns#/run/netns/}
     echo "== $ns"
     ip -n "$ns" -o link show | awk '{ print $1, $2, $3 }'
     ip -n "$ns" -o addr show | awk '{ print $2, $3, $4 }'

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for jitsu-xenstored integration tests (sourced).
 # Each test gets its own temporary directory; everything it starts is killed and the
 # directory removed on exit, failure included. Every wait is bounded.
@@ -5,6 +6,7 @@ set -euo pipefail
 
 : "${JITSU_BIN:?JITSU_BIN must point at the bin directory of the build}"
 XSD=$JITSU_BIN/jitsu-xenstored
+# shellcheck disable=SC2034 # used by the scripts sourcing this
 TEST_XENSTORE=/usr/lib/xen-4.17/bin/test-xenstore
 [ -x "$XSD" ] || { echo "missing $XSD" >&2; exit 1; }
 
@@ -52,7 +54,11 @@ stop_xsd() {
   kill -TERM "$XSD_PID"
   for _ in $(seq 100); do kill -0 "$XSD_PID" 2>/dev/null || break; sleep 0.05; done
   kill -0 "$XSD_PID" 2>/dev/null && fail "jitsu-xenstored ignored SIGTERM"
-  set +e; wait "$XSD_PID"; XSD_RC=$?; set -e
+  set +e
+  wait "$XSD_PID"
+  # shellcheck disable=SC2034 # XSD_RC is read by the scripts sourcing this
+  XSD_RC=$?
+  set -e
   XSD_PID=""
 }
 
