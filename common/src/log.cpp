@@ -156,4 +156,3 @@ void init_logging(std::string_view program, int verbosity, log_format format) {
 }
 
 }  // namespace jitsu
-int  misformatted( ){return 0;}
