@@ -15,6 +15,10 @@ function(add_project_test)
                                           jitsu_project_options)
   target_compile_definitions(${T_NAME} PRIVATE
     JITSU_SOURCE_DIR="${PROJECT_SOURCE_DIR}" JITSU_BINARY_DIR="${CMAKE_BINARY_DIR}")
+  # The tests' own sources compile without optimisation in every build type: at -O3 they
+  # were 41% of a cold build's CPU time (600 of 1464 s), and -O0 cuts a heavy one from 18.6
+  # to 12.3 s. The code under test (the part libraries) keeps the configured flags.
+  target_compile_options(${T_NAME} PRIVATE -O0)
   if(T_PRIVATE_NETNS)
     # gtest_discover_tests runs the executable through CROSSCOMPILING_EMULATOR.
     set_target_properties(${T_NAME} PROPERTIES
