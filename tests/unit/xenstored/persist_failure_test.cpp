@@ -14,6 +14,7 @@
 #include <map>
 
 #include "harness.h"
+#include "store_contents.h"
 #include "xenstored/persist.h"
 
 namespace jitsu::xenstored {
@@ -66,15 +67,7 @@ struct fake_disk {
     }
 };
 
-std::map<std::string, std::string> contents(const store& s) {
-    std::map<std::string, std::string> out;
-    for (const auto& [path, n] : s.nodes()) {
-        std::string perms;
-        for (auto& p : n.perms) perms += xenstore::format_permission(p) + ",";
-        out[path] = n.value + "|" + perms + "|" + n.children;
-    }
-    return out;
-}
+std::map<std::string, std::string> contents(const store& s) { return testing::store_contents(s); }
 
 class xenstored_persist_failure : public ::testing::Test {
   protected:

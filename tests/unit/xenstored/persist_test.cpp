@@ -10,6 +10,7 @@
 #include <map>
 
 #include "harness.h"
+#include "store_contents.h"
 
 namespace jitsu::xenstored {
 namespace {
@@ -18,15 +19,7 @@ using namespace std::string_literals;
 using testing::server_fixture;
 namespace fs = std::filesystem;
 
-std::map<std::string, std::string> contents(const store& s) {
-    std::map<std::string, std::string> out;
-    for (const auto& [path, n] : s.nodes()) {
-        std::string perms;
-        for (auto& p : n.perms) perms += xenstore::format_permission(p) + ",";
-        out[path] = n.value + "|" + perms + "|" + n.children;
-    }
-    return out;
-}
+std::map<std::string, std::string> contents(const store& s) { return testing::store_contents(s); }
 
 class xenstored_persist : public ::testing::Test {
   protected:
